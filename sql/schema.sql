@@ -1,0 +1,48 @@
+-- vabot schema. Idempotent: `vabot db init` runs it on every start of `make run`.
+-- Ids are text in the "C" collation: byte order makes comparisons cheap and lets a
+-- creator-id prefix be matched as a plain range on the btree index.
+-- Every time is timestamptz (stored as UTC); counts are bigint.
+
+CREATE TABLE IF NOT EXISTS videos (
+    id               text COLLATE "C" PRIMARY KEY,
+    creator_id       text COLLATE "C" NOT NULL,
+    video_created_at timestamptz NOT NULL,
+    views_count      bigint NOT NULL,
+    likes_count      bigint NOT NULL,
+    comments_count   bigint NOT NULL,
+    reports_count    bigint NOT NULL,
+    created_at       timestamptz NOT NULL,
+    updated_at       timestamptz NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS video_snapshots (
+    id                   text COLLATE "C" PRIMARY KEY,
+    video_id             text COLLATE "C" NOT NULL REFERENCES videos (id) ON DELETE CASCADE,
+    views_count          bigint NOT NULL,
+    likes_count          bigint NOT NULL,
+    comments_count       bigint NOT NULL,
+    reports_count        bigint NOT NULL,
+    delta_views_count    bigint NOT NULL,
+    delta_likes_count    bigint NOT NULL,
+    delta_comments_count bigint NOT NULL,
+    delta_reports_count  bigint NOT NULL,
+    created_at           timestamptz NOT NULL,
+    updated_at           timestamptz NOT NULL
+);
+
+-- Publication-time questions, with or without a creator.
+CREATE INDEX IF NOT EXISTS videos_creator_published ON videos (creator_id, video_created_at);
+CREATE INDEX IF NOT EXISTS videos_published ON videos (video_created_at);
+-- Growth of one creator's or one video's videos in a time range.
+CREATE INDEX IF NOT EXISTS snapshots_video_time ON video_snapshots (video_id, created_at);
+-- Growth of all videos in a time range: an index-only scan over the deltas.
+CREATE INDEX IF NOT EXISTS snapshots_time ON video_snapshots (created_at)
+    INCLUDE (video_id, delta_views_count, delta_likes_count, delta_comments_count,
+             delta_reports_count);
+
+-- Bookkeeping of the bot, written through their own statements, never by the
+-- query path (see sql/roles.sql).
+CREATE TABLE IF NOT EXISTS bot_state (
+    key   text PRIMARY KEY,
+    value bigint NOT NULL
+);

@@ -1,0 +1,47 @@
+/* db.h: PostgreSQL connections (libpq).
+ *
+ * A db handle wraps one PGconn and remembers its conninfo, so that a handle whose
+ * server went away reconnects on the next call. Two kinds are opened:
+ *   db_open()        the owner connection: schema, loading, bookkeeping tables;
+ *   db_open_reader() the query path: role vabot_reader (SELECT on the two data
+ *                    tables only), read-only transactions and a statement timeout.
+ * Ownership: db_open* copy their arguments; db_close() frees (NULL is fine).
+ * Errors: functions return 0 or a negative value; db_errmsg() describes the last
+ * failure in one line, without the password. A handle is used by one thread. */
+#ifndef VABOT_DB_H
+#define VABOT_DB_H
+
+#include <stddef.h>
+
+#include <libpq-fe.h>
+
+typedef struct db db;
+
+#define DB_READER_ROLE "vabot_reader"
+#define DB_VALUE_MAX 64
+
+db *db_open(const char *conninfo, char *err, size_t errlen);
+db *db_open_reader(const char *conninfo, int timeout_ms, char *err, size_t errlen);
+void db_close(db *d);
+const char *db_errmsg(const db *d);
+PGconn *db_conn(db *d); /* the live connection after db_ensure(); owned by d */
+
+/* Reconnects when the connection is bad. 0 ok, -1 unreachable. */
+int db_ensure(db *d);
+
+/* Runs a script or statement(s) through the simple query protocol. */
+int db_exec(db *d, const char *sql);
+int db_exec_file(db *d, const char *path);
+
+/* One parameterized statement (PQexecParams, text parameters) that returns one row
+ * with one column. The value is copied into out as text ("" for NULL).
+ * Returns 0, -1 for a connection failure (after one reconnect attempt) or -2 when
+ * the server rejected the statement (including a statement timeout). */
+int db_query_value(db *d, const char *sql, int nparams, const char *const *params,
+                   char *out, size_t outlen);
+
+/* Applies sql/schema.sql and sql/roles.sql (the latter may fail without rights to
+ * create roles: a warning, not an error). */
+int db_init_schema(db *d, const char *schema_path, const char *roles_path);
+
+#endif

@@ -1,0 +1,178 @@
+/* main.c: argument parsing and subcommand dispatch. Only wiring lives here. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+
+#include "buf.h"
+#include "cfg.h"
+#include "db.h"
+#include "load.h"
+#include "utc.h"
+
+#define VABOT_VERSION "0.1.0"
+
+enum { EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOT_UNDERSTOOD = 3, EXIT_BACKEND = 4 };
+
+static const char usage[] =
+    "usage: vabot COMMAND [ARGS]\n"
+    "\n"
+    "  ask [--no-llm] [--dry-run] [--json] [--explain] [--now ISO8601] QUESTION\n"
+    "                       answer one question: the number alone on stdout\n"
+    "  chat                 ask questions at a terminal prompt\n"
+    "  serve                run the Telegram bot (BOT_TOKEN)\n"
+    "  db init              create or update the schema and the reader role\n"
+    "  db load FILE         replace the data with a videos.json file (atomic)\n"
+    "  --help, --version\n"
+    "\n"
+    "exit status: 0 answered, 1 failed, 2 usage, 3 not understood, 4 database or LLM down\n"
+    "configuration: environment or ./.env (see README.md)\n";
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "vabot: %s\n%s", msg, usage);
+    return EXIT_USAGE;
+}
+
+/* ==== Database commands ==== */
+
+static db *open_owner(void)
+{
+    struct buf ci = BUF_INIT;
+    char err[512];
+    db *d = NULL;
+    if (cfg_conninfo(cfg_get("DATABASE_URL"), &ci, err, sizeof err) == 0)
+        d = db_open(buf_str(&ci), err, sizeof err);
+    if (!d)
+        fprintf(stderr, "vabot: %s\n", err);
+    buf_release(&ci);
+    return d;
+}
+
+static int cmd_db_init(void)
+{
+    struct buf schema = BUF_INIT, roles = BUF_INIT;
+    db *d = open_owner();
+    if (!d)
+        return EXIT_BACKEND;
+    cfg_path("sql/schema.sql", &schema);
+    cfg_path("sql/roles.sql", &roles);
+    int rc = db_init_schema(d, buf_str(&schema), buf_str(&roles));
+    if (rc)
+        fprintf(stderr, "vabot: %s\n", db_errmsg(d));
+    buf_release(&schema);
+    buf_release(&roles);
+    db_close(d);
+    return rc ? EXIT_FAIL : 0;
+}
+
+static int cmd_db_load(const char *path)
+{
+    struct load_stats st = {0};
+    char err[1024];
+    db *d = open_owner();
+    if (!d)
+        return EXIT_BACKEND;
+    int rc = load_file(d, path, isatty(STDERR_FILENO), &st, err, sizeof err);
+    db_close(d);
+    if (rc) {
+        fprintf(stderr, "vabot: %s\n", err);
+        return EXIT_FAIL;
+    }
+    double mb = (double)st.bytes / 1e6;
+    fprintf(stderr, "vabot: loaded %lld videos, %lld snapshots from %s in %.2f s (%.1f MB/s)\n",
+            st.videos, st.snapshots, path, st.seconds, st.seconds > 0 ? mb / st.seconds : 0.0);
+    return 0;
+}
+
+static int cmd_db(int argc, char **argv)
+{
+    if (argc >= 1 && !strcmp(argv[0], "init") && argc == 1)
+        return cmd_db_init();
+    if (argc >= 1 && !strcmp(argv[0], "load"))
+        return argc == 2 ? cmd_db_load(argv[1]) : usage_error("db load takes one FILE");
+    return usage_error("unknown db command");
+}
+
+/* ==== Questions ==== */
+
+struct ask_opts {
+    int no_llm, dry_run, json, explain;
+    const char *now, *question;
+};
+
+static int parse_ask(int argc, char **argv, struct ask_opts *o)
+{
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--no-llm"))
+            o->no_llm = 1;
+        else if (!strcmp(argv[i], "--dry-run"))
+            o->dry_run = 1;
+        else if (!strcmp(argv[i], "--json"))
+            o->json = 1;
+        else if (!strcmp(argv[i], "--explain"))
+            o->explain = 1;
+        else if (!strcmp(argv[i], "--now") && i + 1 < argc)
+            o->now = argv[++i];
+        else if (!strcmp(argv[i], "--"))
+            return i + 1 < argc && !o->question && i + 2 == argc ? (o->question = argv[i + 1], 0) : -1;
+        else if (argv[i][0] == '-' && argv[i][1])
+            return -1;
+        else if (o->question)
+            return -1;
+        else
+            o->question = argv[i];
+    }
+    return o->question ? 0 : -1;
+}
+
+static int cmd_ask(int argc, char **argv)
+{
+    struct ask_opts o = {0};
+    if (parse_ask(argc, argv, &o))
+        return usage_error("ask takes options and one QUESTION");
+    if (!o.dry_run) {
+        db *d = open_owner();
+        if (!d)
+            return EXIT_BACKEND;
+        db_close(d);
+    }
+    fprintf(stderr, "vabot: not understood\n");
+    return EXIT_NOT_UNDERSTOOD;
+}
+
+/* ==== Entry ==== */
+
+int main(int argc, char **argv)
+{
+    char err[512];
+    if (argc < 2)
+        return usage_error("no command");
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("vabot %s\n", VABOT_VERSION);
+        return 0;
+    }
+    if (cfg_load(".env", err, sizeof err)) {
+        fprintf(stderr, "vabot: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (utc_set_zone(cfg_get("VABOT_TZ")))
+        fprintf(stderr, "vabot: unknown VABOT_TZ \"%s\", using UTC\n", cfg_get("VABOT_TZ"));
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc;
+    if (!strcmp(argv[1], "db"))
+        rc = cmd_db(argc - 2, argv + 2);
+    else if (!strcmp(argv[1], "ask"))
+        rc = cmd_ask(argc - 2, argv + 2);
+    else
+        rc = usage_error("unknown command");
+    curl_global_cleanup();
+    cfg_free();
+    return rc;
+}

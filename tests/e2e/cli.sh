@@ -1,0 +1,44 @@
+#!/bin/bash
+# The CLI contract: help, version, usage errors, exit codes, db init, reader role.
+. "$(dirname "$0")/../lib.sh"
+t_init cli
+
+t_status "help exits 0" 0 vabot --help
+grep -q "db load FILE" "$T/out" && t_ok "help lists db load" || t_fail "help lists db load" "$(head -3 "$T/out")"
+t_status "version exits 0" 0 vabot --version
+grep -qE '^vabot [0-9]+\.[0-9]+\.[0-9]+$' "$T/out" && t_ok "version format" || t_fail "version format" "$(cat "$T/out")"
+t_status "no command is a usage error" 2 vabot
+t_status "unknown command is a usage error" 2 vabot frobnicate
+t_status "ask without a question is a usage error" 2 vabot ask --no-llm
+t_status "ask with an unknown option is a usage error" 2 vabot ask --bogus "Сколько видео?"
+t_status "db load without a file is a usage error" 2 vabot db load
+
+# An unreachable database is exit 4 with one clear line, and no secret in it.
+DATABASE_URL="postgresql://u:SECRET-PW@127.0.0.1:1/none?connect_timeout=2" \
+    t_status "unreachable database is exit 4" 4 vabot db init
+grep -q "cannot connect" "$T/err" && t_ok "unreachable database says why" || t_fail "unreachable database says why" "$(cat "$T/err")"
+grep -q "SECRET-PW" "$T/err" "$T/out" && t_fail "password never printed" "it was" || t_ok "password never printed"
+DATABASE_URL="mysql://x@y/z" t_status "a foreign DATABASE_URL scheme is rejected" 4 vabot db init
+
+# .env is read, and the real environment wins over it.
+printf 'DATABASE_URL=postgresql://u:SECRET-PW@127.0.0.1:1/none?connect_timeout=2\n' >"$T/.env"
+(unset DATABASE_URL; cd "$T" && t_status "DATABASE_URL from .env" 4 vabot db init)
+printf 'this is not a .env line\n' >"$T/.env"
+(cd "$T" && t_status "a malformed .env is a usage error" 2 vabot db init)
+rm -f "$T/.env"
+
+t_pg_up
+t_status "db init" 0 vabot db init
+t_status "db init is idempotent" 0 vabot db init
+PSQL="psql -X -q -At -d $DATABASE_URL"
+t_eq "schema has both tables" "$($PSQL -c "SELECT count(*) FROM pg_tables WHERE tablename IN ('videos','video_snapshots')")" 2
+t_eq "reader role exists" "$($PSQL -c "SELECT count(*) FROM pg_roles WHERE rolname = 'vabot_reader'")" 1
+# The reader may read the data tables and nothing else.
+RPSQL="psql -X -q -At -d ${DATABASE_URL/user=postgres/user=vabot_reader}"
+t_eq "reader can select" "$($RPSQL -c 'SELECT count(*) FROM videos' 2>&1)" 0
+$RPSQL -c "INSERT INTO videos VALUES ('x','y',now(),0,0,0,0,now(),now())" >/dev/null 2>&1 &&
+    t_fail "reader cannot insert" "insert succeeded" || t_ok "reader cannot insert"
+$RPSQL -c "SELECT count(*) FROM bot_state" >/dev/null 2>&1 &&
+    t_fail "reader cannot read bookkeeping" "select succeeded" || t_ok "reader cannot read bookkeeping"
+
+t_done

@@ -1,0 +1,78 @@
+/* testhelp.h: the unit test harness, in the spirit of redis's testhelp.h.
+ *
+ * A test file defines functions with TEST(name), checks with the CHECK macros and
+ * ends with TEST_MAIN(run_a, run_b, ...). A test passes when none of its checks
+ * failed; a failed check prints "file:line: what" and the test goes on, so one run
+ * shows every failure. The last line is "N passed, N failed", which tests/run.sh
+ * adds up; the exit status is 1 when anything failed. */
+#ifndef VABOT_TESTHELP_H
+#define VABOT_TESTHELP_H
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int th_passed, th_failed, th_current_failed;
+
+#define TEST(name) static void name(void)
+
+#define CHECK(cond)                                                                 \
+    do {                                                                            \
+        if (!(cond)) {                                                              \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond); \
+            th_current_failed = 1;                                                  \
+        }                                                                           \
+    } while (0)
+
+#define CHECK_INT(got, want)                                                        \
+    do {                                                                            \
+        long long th_g = (long long)(got), th_w = (long long)(want);               \
+        if (th_g != th_w) {                                                         \
+            fprintf(stderr, "%s:%d: %s: got %lld, want %lld\n", __FILE__, __LINE__, \
+                    #got, th_g, th_w);                                              \
+            th_current_failed = 1;                                                  \
+        }                                                                           \
+    } while (0)
+
+#define CHECK_STR(got, want)                                                        \
+    do {                                                                            \
+        const char *th_g = (got), *th_w = (want);                                   \
+        if (!th_g || !th_w || strcmp(th_g, th_w) != 0) {                            \
+            fprintf(stderr, "%s:%d: %s:\n  got  \"%s\"\n  want \"%s\"\n", __FILE__, \
+                    __LINE__, #got, th_g ? th_g : "(null)", th_w ? th_w : "(null)"); \
+            th_current_failed = 1;                                                  \
+        }                                                                           \
+    } while (0)
+
+#define CHECK_CONTAINS(hay, needle)                                                 \
+    do {                                                                            \
+        const char *th_h = (hay), *th_n = (needle);                                 \
+        if (!th_h || !strstr(th_h, th_n)) {                                         \
+            fprintf(stderr, "%s:%d: %s: \"%s\" does not contain \"%s\"\n", __FILE__,  \
+                    __LINE__, #hay, th_h ? th_h : "(null)", th_n);                  \
+            th_current_failed = 1;                                                  \
+        }                                                                           \
+    } while (0)
+
+static void th_run(const char *name, void (*fn)(void))
+{
+    th_current_failed = 0;
+    fn();
+    if (th_current_failed) {
+        fprintf(stderr, "FAIL %s\n", name);
+        th_failed++;
+    } else {
+        th_passed++;
+    }
+}
+
+#define RUN(fn) th_run(#fn, fn)
+
+static int th_finish(void)
+{
+    printf("%d passed, %d failed\n", th_passed, th_failed);
+    return th_failed ? 1 : 0;
+}
+
+#endif
