@@ -1,5 +1,6 @@
 #include "buf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,4 +106,28 @@ void buf_release(struct buf *b)
     free(b->p);
     b->p = NULL;
     b->len = b->cap = 0;
+}
+
+int buf_read_file(struct buf *b, const char *path, size_t max)
+{
+    int use_stdin = !strcmp(path, "-");
+    FILE *f = use_stdin ? stdin : fopen(path, "rb");
+    size_t start = b->len, n;
+    if (!f)
+        return -1;
+    do {
+        buf_grow(b, 8192);
+        n = fread(b->p + b->len, 1, b->cap - b->len - 1, f);
+        b->len += n;
+        b->p[b->len] = '\0';
+    } while (n > 0 && b->len - start <= max);
+    int failed = ferror(f), too_big = b->len - start > max;
+    if (!use_stdin)
+        fclose(f);
+    if (failed || too_big) {
+        buf_truncate(b, start);
+        errno = too_big ? EFBIG : EIO;
+        return -1;
+    }
+    return 0;
 }

@@ -27,6 +27,9 @@ void buf_reset(struct buf *b);      /* len = 0, keeps the memory */
 void buf_truncate(struct buf *b, size_t len);
 const char *buf_str(const struct buf *b); /* "" for an empty buffer, never NULL */
 char *buf_detach(struct buf *b, size_t *len);
+/* Appends the contents of a file ("-" is standard input), at most max bytes.
+ * Returns 0, or -1 with errno set (EFBIG when the file is larger than max). */
+int buf_read_file(struct buf *b, const char *path, size_t max);
 void buf_release(struct buf *b);
 
 #endif

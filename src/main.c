@@ -1,4 +1,5 @@
 /* main.c: argument parsing and subcommand dispatch. Only wiring lives here. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,9 @@
 #include "cfg.h"
 #include "db.h"
 #include "load.h"
+#include "sqlgen.h"
 #include "utc.h"
+#include "validate.h"
 
 #define VABOT_VERSION "0.1.0"
 
@@ -25,6 +28,8 @@ static const char usage[] =
     "  serve                run the Telegram bot (BOT_TOKEN)\n"
     "  db init              create or update the schema and the reader role\n"
     "  db load FILE         replace the data with a videos.json file (atomic)\n"
+    "  spec check FILE|-    validate a query spec (JSON) and print its SQL\n"
+    "  spec run FILE|-      validate a query spec and print the number it gives\n"
     "  --help, --version\n"
     "\n"
     "exit status: 0 answered, 1 failed, 2 usage, 3 not understood, 4 database or LLM down\n"
@@ -87,6 +92,30 @@ static int cmd_db_load(const char *path)
     return 0;
 }
 
+/* Runs a generated query on the reader connection and prints the number. */
+static int run_query(const struct sqlgen_query *q)
+{
+    struct buf ci = BUF_INIT;
+    char err[512], value[DB_VALUE_MAX];
+    int rc = EXIT_BACKEND;
+    db *d = NULL;
+    if (cfg_conninfo(cfg_get("DATABASE_URL"), &ci, err, sizeof err) == 0)
+        d = db_open_reader(buf_str(&ci), (int)cfg_get_long("VABOT_STATEMENT_TIMEOUT_MS", 5000, 100, 600000),
+                           err, sizeof err);
+    if (!d) {
+        fprintf(stderr, "vabot: %s\n", err);
+    } else if (db_query_value(d, buf_str(&q->sql), q->nparams, (const char *const *)q->params,
+                              value, sizeof value)) {
+        fprintf(stderr, "vabot: %s\n", db_errmsg(d));
+    } else {
+        printf("%s\n", value);
+        rc = 0;
+    }
+    db_close(d);
+    buf_release(&ci);
+    return rc;
+}
+
 static int cmd_db(int argc, char **argv)
 {
     if (argc >= 1 && !strcmp(argv[0], "init") && argc == 1)
@@ -94,6 +123,57 @@ static int cmd_db(int argc, char **argv)
     if (argc >= 1 && !strcmp(argv[0], "load"))
         return argc == 2 ? cmd_db_load(argv[1]) : usage_error("db load takes one FILE");
     return usage_error("unknown db command");
+}
+
+/* ==== Specs ==== */
+
+/* Reads, validates and compiles a spec file; prints the errors itself. */
+static int load_spec(const char *path, struct spec *s, struct sqlgen_query *q)
+{
+    struct buf json = BUF_INIT, err = BUF_INIT;
+    int rc = 0;
+    if (buf_read_file(&json, path, 1 << 20)) {
+        fprintf(stderr, "vabot: cannot read %s: %s\n", path, strerror(errno));
+        rc = EXIT_FAIL;
+    } else if (validate_json(json.p, json.len, s, &err)) {
+        fprintf(stderr, "vabot: invalid spec: %s\n", buf_str(&err));
+        rc = EXIT_NOT_UNDERSTOOD;
+    } else if (s->supported && sqlgen_build(s, q, &err)) {
+        fprintf(stderr, "vabot: %s\n", buf_str(&err));
+        rc = EXIT_FAIL;
+    }
+    buf_release(&json);
+    buf_release(&err);
+    return rc;
+}
+
+static int cmd_spec(int argc, char **argv)
+{
+    struct spec s;
+    struct sqlgen_query q = SQLGEN_QUERY_INIT;
+    struct buf out = BUF_INIT;
+    int run;
+    if (argc != 2 || (strcmp(argv[0], "check") && strcmp(argv[0], "run")))
+        return usage_error("spec takes check|run and one FILE");
+    run = !strcmp(argv[0], "run");
+    int rc = load_spec(argv[1], &s, &q);
+    if (rc == 0 && !s.supported) {
+        fprintf(stderr, "vabot: the spec says the question is unsupported (%s)\n",
+                spec_reason_name(s.reason));
+        rc = EXIT_NOT_UNDERSTOOD;
+    } else if (rc == 0 && !run) {
+        spec_print(&s, SPEC_JSON_PRETTY, &out);
+        buf_adds(&out, "\n");
+        buf_addf(&out, "%s\n", buf_str(&q.sql));
+        sqlgen_params_json(&q, &out);
+        buf_adds(&out, "\n");
+        fputs(buf_str(&out), stdout);
+    } else if (rc == 0) {
+        rc = run_query(&q);
+    }
+    sqlgen_release(&q);
+    buf_release(&out);
+    return rc;
 }
 
 /* ==== Questions ==== */
@@ -170,6 +250,8 @@ int main(int argc, char **argv)
         rc = cmd_db(argc - 2, argv + 2);
     else if (!strcmp(argv[1], "ask"))
         rc = cmd_ask(argc - 2, argv + 2);
+    else if (!strcmp(argv[1], "spec"))
+        rc = cmd_spec(argc - 2, argv + 2);
     else
         rc = usage_error("unknown command");
     curl_global_cleanup();

@@ -1,0 +1,232 @@
+#include "sqlgen.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "utc.h"
+#include "xalloc.h"
+
+/* ==== Parameters and conditions ==== */
+
+static int add_param(struct sqlgen_query *q, const char *value)
+{
+    q->params[q->nparams] = xstrdup(value);
+    return ++q->nparams;
+}
+
+/* Starts one WHERE term: "WHERE" before the first, "AND" before the others. */
+static void term(struct sqlgen_query *q, int *n)
+{
+    buf_adds(&q->sql, (*n)++ ? " AND " : " WHERE ");
+}
+
+static void range_terms(struct sqlgen_query *q, int *n, const char *col, const struct spec_range *r)
+{
+    char t[UTC_FMT_MAX];
+    if (r->has_from) {
+        utc_format(r->from, t, sizeof t);
+        term(q, n);
+        buf_addf(&q->sql, "%s >= $%d::timestamptz", col, add_param(q, t));
+    }
+    if (r->has_to) {
+        utc_format(r->to, t, sizeof t);
+        term(q, n);
+        buf_addf(&q->sql, "%s < $%d::timestamptz", col, add_param(q, t));
+    }
+}
+
+/* One id compares with "=", several with "= ANY" of a text[] literal; the ids are
+ * validated ([0-9a-z-] only), so the literal needs no quoting. */
+static void ids_term(struct sqlgen_query *q, int *n, const char *col, const char ids[][SPEC_ID_MAX],
+                     int count)
+{
+    if (count == 0)
+        return;
+    term(q, n);
+    if (count == 1) {
+        buf_addf(&q->sql, "%s = $%d", col, add_param(q, ids[0]));
+        return;
+    }
+    struct buf lit = BUF_INIT;
+    buf_addc(&lit, '{');
+    for (int i = 0; i < count; i++)
+        buf_addf(&lit, "%s%s", i ? "," : "", ids[i]);
+    buf_addc(&lit, '}');
+    buf_addf(&q->sql, "%s = ANY($%d::text[])", col, add_param(q, buf_str(&lit)));
+    buf_release(&lit);
+}
+
+/* The smallest string above every id that starts with prefix: drop trailing 'f's and
+ * step the last digit ('9' -> 'a'). Returns 0 when there is none (all 'f'). Ids are
+ * lowercase hex in the "C" collation, so [prefix, upper) is exactly "starts with". */
+static int prefix_upper(const char *prefix, char *upper, size_t cap)
+{
+    size_t n = strlen(prefix);
+    while (n && prefix[n - 1] == 'f')
+        n--;
+    if (n == 0 || n >= cap)
+        return 0;
+    memcpy(upper, prefix, n);
+    upper[n - 1] = upper[n - 1] == '9' ? 'a' : (char)(upper[n - 1] + 1);
+    upper[n] = '\0';
+    return 1;
+}
+
+static void prefix_terms(struct sqlgen_query *q, int *n, const char *col, const char *prefix)
+{
+    char upper[SPEC_ID_MAX];
+    term(q, n);
+    buf_addf(&q->sql, "%s >= $%d", col, add_param(q, prefix));
+    if (prefix_upper(prefix, upper, sizeof upper)) {
+        term(q, n);
+        buf_addf(&q->sql, "%s < $%d", col, add_param(q, upper));
+    }
+}
+
+/* ==== The SELECT ==== */
+
+static const char *column(const struct spec *s, enum spec_field f)
+{
+    static const char *const video_cols[] = {
+        [SPEC_FIELD_VIEWS] = "v.views_count", [SPEC_FIELD_LIKES] = "v.likes_count",
+        [SPEC_FIELD_COMMENTS] = "v.comments_count", [SPEC_FIELD_REPORTS] = "v.reports_count",
+        [SPEC_FIELD_VIDEO_ID] = "v.id", [SPEC_FIELD_CREATOR_ID] = "v.creator_id"};
+    static const char *const snap_cols[] = {
+        [SPEC_FIELD_VIEWS] = "s.views_count", [SPEC_FIELD_LIKES] = "s.likes_count",
+        [SPEC_FIELD_COMMENTS] = "s.comments_count", [SPEC_FIELD_REPORTS] = "s.reports_count",
+        [SPEC_FIELD_DELTA_VIEWS] = "s.delta_views_count",
+        [SPEC_FIELD_DELTA_LIKES] = "s.delta_likes_count",
+        [SPEC_FIELD_DELTA_COMMENTS] = "s.delta_comments_count",
+        [SPEC_FIELD_DELTA_REPORTS] = "s.delta_reports_count",
+        [SPEC_FIELD_VIDEO_ID] = "s.video_id", [SPEC_FIELD_CREATOR_ID] = "v.creator_id"};
+    if (f == SPEC_FIELD_PUBLICATION_DAY)
+        return "(v.video_created_at AT TIME ZONE 'UTC')::date";
+    if ((int)f < 0 || f > SPEC_FIELD_CREATOR_ID)
+        return NULL;
+    return s->table == SPEC_TABLE_SNAPSHOTS ? snap_cols[f] : video_cols[f];
+}
+
+static int add_select(const struct spec *s, struct sqlgen_query *q)
+{
+    const char *col = s->field ? column(s, s->field) : NULL;
+    if (s->agg != SPEC_AGG_COUNT && !col)
+        return -1;
+    switch (s->agg) {
+    case SPEC_AGG_COUNT:
+        buf_adds(&q->sql, "SELECT COUNT(*)");
+        return 0;
+    case SPEC_AGG_COUNT_DISTINCT:
+        buf_addf(&q->sql, "SELECT COUNT(DISTINCT %s)", col);
+        return 0;
+    case SPEC_AGG_SUM:
+        buf_addf(&q->sql, "SELECT COALESCE(SUM(%s), 0)", col);
+        return 0;
+    case SPEC_AGG_AVG:
+        buf_addf(&q->sql, "SELECT COALESCE(ROUND(AVG(%s)), 0)::bigint", col);
+        return 0;
+    case SPEC_AGG_MIN:
+        buf_addf(&q->sql, "SELECT COALESCE(MIN(%s), 0)", col);
+        return 0;
+    case SPEC_AGG_MAX:
+        buf_addf(&q->sql, "SELECT COALESCE(MAX(%s), 0)", col);
+        return 0;
+    default:
+        return -1;
+    }
+}
+
+/* Snapshots meet videos only when the question needs a column of videos. */
+static int needs_videos(const struct spec *s)
+{
+    return s->n_creators || s->creator_prefix[0] || s->published.has_from ||
+           s->published.has_to || s->after_pub_us || s->field == SPEC_FIELD_CREATOR_ID ||
+           s->field == SPEC_FIELD_PUBLICATION_DAY;
+}
+
+static void add_from(const struct spec *s, struct sqlgen_query *q)
+{
+    if (s->table == SPEC_TABLE_VIDEOS)
+        buf_adds(&q->sql, " FROM videos v");
+    else if (needs_videos(s))
+        buf_adds(&q->sql, " FROM video_snapshots s JOIN videos v ON v.id = s.video_id");
+    else
+        buf_adds(&q->sql, " FROM video_snapshots s");
+}
+
+static void add_where(const struct spec *s, struct sqlgen_query *q)
+{
+    int n = 0, snaps = s->table == SPEC_TABLE_SNAPSHOTS;
+    char v[32];
+    ids_term(q, &n, "v.creator_id", s->creator_ids, s->n_creators);
+    if (s->creator_prefix[0])
+        prefix_terms(q, &n, "v.creator_id", s->creator_prefix);
+    ids_term(q, &n, snaps ? "s.video_id" : "v.id", s->video_ids, s->n_videos);
+    range_terms(q, &n, "v.video_created_at", &s->published);
+    range_terms(q, &n, "s.created_at", &s->measured);
+    if (s->after_pub_us) {
+        snprintf(v, sizeof v, "%lld microseconds", (long long)s->after_pub_us);
+        term(q, &n);
+        buf_addf(&q->sql, "s.created_at >= v.video_created_at AND s.created_at < v.video_created_at + $%d::interval",
+                 add_param(q, v));
+    }
+    for (int i = 0; i < s->n_conds; i++) {
+        const struct spec_cond *c = &s->conds[i];
+        snprintf(v, sizeof v, "%lld", (long long)c->value);
+        term(q, &n);
+        buf_addf(&q->sql, "%s %s $%d::bigint", column(s, c->field), spec_op_name(c->op), add_param(q, v));
+    }
+}
+
+int sqlgen_build(const struct spec *s, struct sqlgen_query *q, struct buf *err)
+{
+    buf_reset(&q->sql);
+    if (!s->supported || (s->table != SPEC_TABLE_VIDEOS && s->table != SPEC_TABLE_SNAPSHOTS) ||
+        add_select(s, q)) {
+        buf_reset(err);
+        buf_adds(err, "sqlgen: the spec was not validated");
+        return -1;
+    }
+    for (int i = 0; i < s->n_conds; i++) {
+        if (!column(s, s->conds[i].field) || !spec_op_name(s->conds[i].op)) {
+            buf_reset(err);
+            buf_adds(err, "sqlgen: the spec was not validated");
+            return -1;
+        }
+    }
+    add_from(s, q);
+    add_where(s, q);
+    return 0;
+}
+
+void sqlgen_prefix_creators(const char *prefix, struct sqlgen_query *q)
+{
+    int n = 0;
+    buf_reset(&q->sql);
+    buf_adds(&q->sql, "SELECT COUNT(*) FROM (SELECT DISTINCT v.creator_id FROM videos v");
+    prefix_terms(q, &n, "v.creator_id", prefix);
+    buf_adds(&q->sql, " LIMIT 2) c");
+}
+
+void sqlgen_params_json(const struct sqlgen_query *q, struct buf *out)
+{
+    buf_addc(out, '[');
+    for (int i = 0; i < q->nparams; i++) {
+        buf_adds(out, i ? ",\"" : "\"");
+        for (const char *p = q->params[i]; *p; p++) {
+            if (*p == '"' || *p == '\\')
+                buf_addc(out, '\\');
+            buf_addc(out, *p);
+        }
+        buf_addc(out, '"');
+    }
+    buf_addc(out, ']');
+}
+
+void sqlgen_release(struct sqlgen_query *q)
+{
+    buf_release(&q->sql);
+    for (int i = 0; i < q->nparams; i++)
+        free(q->params[i]);
+    q->nparams = 0;
+}
