@@ -673,7 +673,7 @@ static int read_ddl(struct loader *L)
 {
     PGresult *r = PQexec(L->conn, ddl_query);
     if (PQresultStatus(r) != PGRES_TUPLES_OK) {
-        db_fail(L, "reading the schema (run `vabot db init` first)", r);
+        db_fail(L, "reading the schema", r);
         PQclear(r);
         return -1;
     }
@@ -690,14 +690,17 @@ static int read_ddl(struct loader *L)
 }
 
 /* Empties both tables and strips their keys and indexes, all inside the transaction:
- * until COMMIT, everyone else still sees the old rows (and waits for our locks). */
+ * until COMMIT, everyone else still sees the old rows (and waits for our locks). The
+ * catalog is read after TRUNCATE has taken the locks, so a load that ran meanwhile
+ * has committed its own rebuilt indexes by then. */
 static int prepare(struct loader *L)
 {
     if (db_ensure(L->d))
         return fail(L, "%s", db_errmsg(L->d));
     L->conn = db_conn(L->d);
-    if (exec(L, "BEGIN", "BEGIN") || read_ddl(L) ||
-        exec(L, "TRUNCATE videos, video_snapshots", "emptying the tables"))
+    if (exec(L, "BEGIN", "BEGIN") ||
+        exec(L, "TRUNCATE videos, video_snapshots", "emptying the tables (run `vabot db init` first)") ||
+        read_ddl(L))
         return -1;
     for (int i = L->nddl - 1; i >= 0; i--)
         if (exec(L, L->ddl[i].drop_sql, L->ddl[i].name))

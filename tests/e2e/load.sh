@@ -8,6 +8,9 @@ EXPECT="node $ROOT/tests/e2e/load_expect.js"
 SAMPLE=$ROOT/data/videos.sample.json
 
 t_pg_up
+t_status "load before db init fails" 1 vabot db load "$SAMPLE"
+grep -q 'run `vabot db init` first' "$T/err" && t_ok "load before db init says why" ||
+    t_fail "load before db init says why" "$(cat "$T/err")"
 vabot db init >/dev/null 2>&1 || { t_fail "db init" "failed"; t_done; exit; }
 PSQL="psql -X -q -At -v ON_ERROR_STOP=1 -d $DATABASE_URL"
 
