@@ -138,7 +138,7 @@ function corpus(file, dir) {
     mutated('missing_snapshots', (v) => { delete v[1].snapshots; },
         (l, v) => [`byte ${l.starts[1]}:`, who(v, 1), 'missing key "snapshots"']);
     mutated('unknown_key', (v) => { v[0].title = 'x'; },
-        (l, v) => [`byte ${l.starts[0]}:`, who(v, 0), 'unknown key "title"']);
+        (l, v) => [`byte ${at(l, 0, 'title')}:`, who(v, 0), 'title: unknown key']);
     mutated('bad_timestamp', (v) => { v[0].snapshots[1].created_at = '2025-11-31T10:00:00+00:00'; },
         (l, v) => [`byte ${at(l, 0, 'created_at', 1)}:`, who(v, 0), 'snapshots[1].created_at: "2025-11-31T10:00:00+00:00" is not an ISO 8601 timestamp']);
     mutated('duplicate_video_id', (v) => {
