@@ -122,9 +122,11 @@ static int fail_video(struct loader *L, long long at, const char *fmt, ...)
 static int db_fail(struct loader *L, const char *what, const PGresult *r)
 {
     const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
     if (!msg || !*msg)
         msg = PQerrorMessage(L->conn);
-    return fail(L, "database: %s: %.*s", what, (int)strcspn(msg, "\n"), msg);
+    return fail(L, "database: %s: %.*s%s", what, (int)strcspn(msg, "\n"), msg,
+                state && !strcmp(state, "42P01") ? " (run `vabot db init` first)" : "");
 }
 
 /* ==== Sending rows ==== */
@@ -339,7 +341,7 @@ static int prepare(struct loader *L)
         return fail(L, "%s", db_errmsg(L->d));
     L->conn = db_conn(L->d);
     if (exec(L, "BEGIN", "BEGIN") ||
-        exec(L, "TRUNCATE videos, video_snapshots", "emptying the tables (run `vabot db init` first)") ||
+        exec(L, "TRUNCATE videos, video_snapshots", "emptying the tables") ||
         read_ddl(L))
         return -1;
     for (int i = L->nddl - 1; i >= 0; i--)

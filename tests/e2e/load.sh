@@ -81,6 +81,10 @@ t_eq "indexes and keys are back" \
 $($PSQL -c "SELECT count(*) FROM pg_constraint WHERE conrelid = 'video_snapshots'::regclass AND contype = 'f'")" \
     "6
 1"
+# COPY FREEZE and ANALYZE: every page all-visible, so index-only scans work at once.
+t_eq "rows are frozen and analyzed" \
+    "$($PSQL -c "SELECT bool_and(relallvisible = relpages AND relpages > 0) FROM pg_class
+                 WHERE relname IN ('videos', 'video_snapshots')")" t
 t_status "db init after a load" 0 vabot db init
 
 printf '\xEF\xBB\xBF' >"$T/bom.json"
