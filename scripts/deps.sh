@@ -7,7 +7,7 @@ set -eu
 want="pkg-config gcc make libpcre2-dev libcurl4-openssl-dev libcjson-dev libpq-dev libstemmer-dev
       postgresql ca-certificates"
 if [ "${1:-}" = test ]; then
-    want="$want clang libclang-rt-14-dev valgrind curl gzip procps"
+    want="$want clang libclang-rt-14-dev valgrind curl gzip procps time"
     # Node.js may come from Debian or from elsewhere (NodeSource ships npm inside
     # its nodejs): only ask apt for it when the commands are missing.
     command -v node >/dev/null 2>&1 || want="$want nodejs"

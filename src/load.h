@@ -1,17 +1,26 @@
 /* load.h: streams a videos.json file into PostgreSQL.
  *
- * The file is read in chunks; one video object at a time is held in memory, never
- * the outer array. Rows go to the server with COPY inside one transaction that
- * replaces the previous data, so a load either fully succeeds or leaves the tables
- * exactly as they were. Errors: load_file() returns 0, or -1 with one line in err
- * naming the file, the video (index and id when known), the byte offset and what
- * was wrong. */
+ * The file (or standard input, for the path "-") is read in chunks and cut into video
+ * objects by jscan.h; one video at a time is parsed and checked, never the outer
+ * array, so memory is bounded by the largest video object (VABOT_LOAD_MAX_OBJECT
+ * bytes, default LOAD_MAX_OBJECT; a bigger one is refused before it is buffered).
+ * Rows go to the tables of sql/schema.sql with COPY on the owner connection, in one
+ * transaction that REPLACES the previous contents of videos and video_snapshots:
+ * a load either fully succeeds or leaves both tables exactly as they were. Times are
+ * stored in UTC whatever offset the file uses; ids are lowercased, video ids in the
+ * dashed UUID form, creator and snapshot ids as 32 hex digits (either input form is
+ * accepted).
+ * Errors: load_file() returns 0, or -1 with one line in err, "load: FILE: byte N: video
+ * I (0-based, id X): what", naming the 0-based byte offset, and the 0-based video
+ * index and its id where they apply. */
 #ifndef VABOT_LOAD_H
 #define VABOT_LOAD_H
 
 #include <stddef.h>
 
 #include "db.h"
+
+#define LOAD_MAX_OBJECT (64L << 20)
 
 struct load_stats {
     long long videos, snapshots, bytes;
