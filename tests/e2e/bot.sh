@@ -3,7 +3,7 @@
 # messages, group chats, edits, ALLOWED_CHAT_IDS, the per-chat rate limit, SIGTERM.
 . "$(dirname "$0")/../lib.sh"
 t_init bot
-. "$ROOT/tests/e2e/tglib.sh"
+. "$ROOT/tests/tglib.sh"
 
 t_pg_up
 vabot db init >/dev/null 2>&1 || t_fail "db init" "$(vabot db init 2>&1 | tail -1)"

@@ -1,5 +1,6 @@
-# tests/e2e/tglib.sh: the Telegram side of the bot's end-to-end tests. Source it after
-# ../lib.sh and t_init. The test plays the users; tg-fake.js plays Telegram.
+# tests/tglib.sh: the Telegram side of the bot's end-to-end tests. Source it after
+# lib.sh and t_init (a library, not a suite: hence not under e2e/). The test plays the
+# users; tests/e2e/tg-fake.js plays Telegram.
 #   tg_up                    start tg-fake.js on a free port; exports TELEGRAM_API_URL,
 #                            BOT_TOKEN (random) and TG (the fake's base URL)
 #   bot_start [VAR=VALUE...] start `vabot serve` (log $BOT_LOG, pid $BOT_PID) and wait
@@ -71,7 +72,7 @@ bot_start() {
 
 bot_stop() {
     kill -"${1:-TERM}" "$BOT_PID" 2>/dev/null
-    wait "$BOT_PID"
+    wait "$BOT_PID" 2>/dev/null
     BOT_RC=$?
 }
 
