@@ -282,12 +282,13 @@ static void forget(struct chat *c)
     free(c->params);
 }
 
-/* What /sql will report for this chat. */
+/* What /sql will report for this chat: memory per chat stays small however long the
+ * question was. */
 static void remember(struct chat *c, const struct botmsg *m, const struct answer_result *r)
 {
     forget(c);
-    c->q = xmemdup(m->text, m->len);
-    c->qlen = m->len;
+    c->qlen = tg_utf16_to_byte(m->text, m->len, BOTMSG_QUESTION_SHOWN + 1);
+    c->q = xmemdup(m->text, c->qlen);
     c->reply = dup_or_null(r->reply);
     c->spec = dup_or_null(r->spec_json);
     c->sql = dup_or_null(r->sql);

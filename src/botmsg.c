@@ -6,7 +6,6 @@
 
 #include "xalloc.h"
 
-#define QUESTION_SHOWN_UNITS 300 /* how much of the question /sql repeats */
 
 static const char help_text[] =
     "Я отвечаю одним числом на вопросы о статистике видео: сколько видео, просмотров, "
@@ -200,7 +199,7 @@ void botmsg_sql_report(const struct botmsg_last *last, struct buf *html, struct 
         both(html, plain, none, strlen(none));
         return;
     }
-    size_t shown = tg_utf16_to_byte(last->question, last->question_len, QUESTION_SHOWN_UNITS);
+    size_t shown = tg_utf16_to_byte(last->question, last->question_len, BOTMSG_QUESTION_SHOWN);
     both(html, plain, "Вопрос: ", strlen("Вопрос: "));
     both(html, plain, last->question, shown);
     if (shown < last->question_len)

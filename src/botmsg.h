@@ -38,6 +38,10 @@ const char *botmsg_help(void);
 const char *botmsg_hint(enum botmsg_kind kind); /* NON_TEXT, EMPTY, UNKNOWN_COMMAND */
 const char *botmsg_rate_limited(void);
 
+/* How much of a question /sql repeats, in UTF-16 units: a chat need keep no more than
+ * one unit beyond it (to know that it was cut). */
+#define BOTMSG_QUESTION_SHOWN 300
+
 /* The previous question of a chat, as /sql reports it. question is NULL when the chat
  * has asked nothing yet; spec_json and sql are NULL when nothing was built. */
 struct botmsg_last {

@@ -91,6 +91,10 @@ wait_log "getUpdates failed: http 502" && t_ok "an HTML error page is an HTTP er
 wait_log "getUpdates failed: Empty reply from server" && t_ok "a closed connection is retried" ||
     t_fail "a closed connection is retried" "$(grep getUpdates "$BOT_LOG" | tail -3)"
 send 321 "Сколько комментариев?" && tg_wait_reply 321 "$LAST_MID" >/dev/null
+tg_fault '{"method":"getUpdates","code":409}'
+send 321 "Сколько жалоб?" && tg_wait_reply 321 "$LAST_MID" >/dev/null
+wait_log "getUpdates failed: 409 .*(another process polls with this token, or a webhook is set)" &&
+    t_ok "409 on getUpdates says why" || t_fail "409 on getUpdates says why" "$(grep 409 "$BOT_LOG")"
 tg_fault '{"method":"sendMessage","chat_id":322,"code":429,"retry_after":1}'
 send 322 "Сколько видео?" && tg_wait_reply 322 "$LAST_MID" >/dev/null
 grep -q "sendMessage failed: 429 Too Many Requests: retry after 1 (chat 322); retry 1 in 1000 ms" "$BOT_LOG" &&
@@ -124,7 +128,10 @@ send 331 "Сколько видео теперь?" && tg_wait_reply 331 "$LAST_M
 t_eq "the offset catches up once PostgreSQL is back" "$(offset)" "$((LAST_UID + 1))"
 bot_stop TERM
 t_eq "SIGTERM exits 0" "$BOT_RC" 0
+tg_fault '{"method":"deleteWebhook","code":409}'
 bot_start
+grep -q "deleteWebhook failed: 409 Injected 409 (going on with polling)" "$BOT_LOG" &&
+    t_ok "a failed deleteWebhook is logged, polling goes on" || t_fail "a failed deleteWebhook is logged" "$(head -3 "$BOT_LOG")"
 send 331 "/help" && tg_wait_reply 331 "$LAST_MID" >/dev/null
 exactly_once "PostgreSQL outage: nothing lost, nothing twice" 331
 
