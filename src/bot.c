@@ -26,8 +26,9 @@
 #define RETRY_AFTER_MAX_S 60
 #define LOG_PREFIX_UNITS 40
 /* A poll that brought nothing new in less than this was not a long poll (the test
- * fake answers at once; Telegram does while updates below the offset are still being
- * answered): nap before the next one instead of spinning. */
+ * fake answers at once; Telegram does while updates at the offset are still being
+ * answered): wait before the next one instead of spinning, until an update is done
+ * (the offset moves) or for IDLE_NAP_MS. */
 #define FAST_POLL_S 0.5
 #define IDLE_NAP_MS 200
 
@@ -62,16 +63,18 @@ struct chat {
 };
 
 /* The whole bot. `chats` is touched by the poller only (workers reach a chat through
- * the ready queue); ready_head/ready_tail and stopping are guarded by mu. */
+ * the ready queue); ready_head/ready_tail, stopping and done_gen are guarded by mu. cv
+ * wakes workers; progress wakes the poller when an update is done (done_gen counts). */
 struct bot {
     const struct bot_opts *o;
     struct tg_me me;
     ledger *ledger;
     pthread_mutex_t mu;
-    pthread_cond_t cv;
+    pthread_cond_t cv, progress;
     struct chat *chats[CHAT_BUCKETS];
     struct chat *ready_head, *ready_tail;
     int stopping;
+    unsigned long done_gen;
 };
 
 /* One answering thread with its own answerer and Telegram client (keep-alive per
@@ -378,6 +381,33 @@ static void finish(struct bot *b, int64_t update_id)
     char err[600];
     if (ledger_done(b->ledger, update_id, err, sizeof err))
         blog("%s", err);
+    pthread_mutex_lock(&b->mu);
+    b->done_gen++;
+    pthread_cond_signal(&b->progress);
+    pthread_mutex_unlock(&b->mu);
+}
+
+static unsigned long done_generation(struct bot *b)
+{
+    pthread_mutex_lock(&b->mu);
+    unsigned long gen = b->done_gen;
+    pthread_mutex_unlock(&b->mu);
+    return gen;
+}
+
+/* Waits up to IDLE_NAP_MS unless an update was done since generation gen. */
+static void idle_wait(struct bot *b, unsigned long gen)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += IDLE_NAP_MS * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&b->mu);
+    while (b->done_gen == gen && !atomic_load(&stop_flag))
+        if (pthread_cond_timedwait(&b->progress, &b->mu, &until) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&b->mu);
 }
 
 /* ==== Queues and workers ==== */
@@ -583,6 +613,7 @@ static void poll_loop(struct bot *b, tg_client *tg)
     while (!atomic_load(&stop_flag)) {
         struct tg_updates ups;
         double t0 = mono_now();
+        unsigned long gen = done_generation(b);
         tg_status st = tg_get_updates(tg, ledger_offset(b->ledger), b->o->poll_timeout_s, &ups);
         if (st == TG_ESTOP)
             break;
@@ -602,7 +633,7 @@ static void poll_loop(struct bot *b, tg_client *tg)
             fresh += dispatch(b, &ups.v[i]);
         tg_updates_free(&ups);
         if (!fresh && mono_now() - t0 < FAST_POLL_S)
-            nap(IDLE_NAP_MS, 1);
+            idle_wait(b, gen);
     }
 }
 
@@ -694,8 +725,13 @@ enum bot_exit bot_run(const struct bot_opts *o, const struct answer_opts *ao)
 
     struct bot *b = xcalloc(1, sizeof *b);
     b->o = o;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* idle_wait's deadline */
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
+    pthread_cond_init(&b->progress, &ca);
+    pthread_condattr_destroy(&ca);
     enum bot_exit rc = BOT_ETELEGRAM;
     tg_client *tg = tg_new(o->api_url, o->token);
     if (!tg) {
@@ -711,6 +747,7 @@ enum bot_exit bot_run(const struct bot_opts *o, const struct answer_opts *ao)
     free_chats(b);
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->cv);
+    pthread_cond_destroy(&b->progress);
     free(b);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
