@@ -46,3 +46,13 @@ CREATE TABLE IF NOT EXISTS bot_state (
     key   text PRIMARY KEY,
     value bigint NOT NULL
 );
+
+-- ==== bot: handled updates (src/ledger.c) ====
+-- bot_state holds 'offset:<bot id>', the watermark below which every update is
+-- handled; bot_done the updates above it that are handled already, so that a restart
+-- skips them when Telegram delivers them again.
+CREATE TABLE IF NOT EXISTS bot_done (
+    bot_id    bigint NOT NULL,
+    update_id bigint NOT NULL,
+    PRIMARY KEY (bot_id, update_id)
+);

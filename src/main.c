@@ -7,6 +7,8 @@
 
 #include <curl/curl.h>
 
+#include "answer.h"
+#include "bot.h"
 #include "buf.h"
 #include "cfg.h"
 #include "db.h"
@@ -223,6 +225,41 @@ static int cmd_ask(int argc, char **argv)
     return EXIT_NOT_UNDERSTOOD;
 }
 
+/* ==== Telegram ==== */
+
+static int cmd_serve(int argc)
+{
+    struct bot_opts bo;
+    struct answer_opts ao = {0};
+    struct buf ci = BUF_INIT;
+    char err[512];
+    const char *now = cfg_get("VABOT_NOW");
+    if (argc)
+        return usage_error("serve takes no arguments");
+    if (bot_opts_load(&bo, err, sizeof err)) {
+        fprintf(stderr, "vabot: %s\n", err);
+        bot_opts_release(&bo);
+        return EXIT_USAGE;
+    }
+    if (now && utc_parse(now, strlen(now), &ao.now_us)) {
+        bot_opts_release(&bo);
+        return usage_error("VABOT_NOW is not an ISO 8601 time");
+    }
+    int rc = EXIT_BACKEND;
+    if (cfg_conninfo(cfg_get("DATABASE_URL"), &ci, err, sizeof err) == 0) {
+        ao.conninfo = buf_str(&ci);
+        ao.no_llm = cfg_get("OPENAI_API_KEY") == NULL;
+        ao.has_now = now != NULL;
+        enum bot_exit bx = bot_run(&bo, &ao);
+        rc = bx == BOT_STOPPED ? 0 : bx == BOT_EDATABASE ? EXIT_BACKEND : EXIT_FAIL;
+    } else {
+        fprintf(stderr, "vabot: %s\n", err);
+    }
+    buf_release(&ci);
+    bot_opts_release(&bo);
+    return rc;
+}
+
 /* ==== Entry ==== */
 
 int main(int argc, char **argv)
@@ -252,6 +289,8 @@ int main(int argc, char **argv)
         rc = cmd_ask(argc - 2, argv + 2);
     else if (!strcmp(argv[1], "spec"))
         rc = cmd_spec(argc - 2, argv + 2);
+    else if (!strcmp(argv[1], "serve"))
+        rc = cmd_serve(argc - 2);
     else
         rc = usage_error("unknown command");
     curl_global_cleanup();

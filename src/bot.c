@@ -1,0 +1,756 @@
+/* bot.c: the serve loop: polling, per-chat queues, worker threads, delivery. */
+#include "bot.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "botmsg.h"
+#include "buf.h"
+#include "cfg.h"
+#include "db.h"
+#include "ledger.h"
+#include "tg.h"
+#include "utc.h"
+#include "xalloc.h"
+
+#define CHAT_BUCKETS 1024
+#define SEND_ATTEMPTS 8
+#define RETRY_AFTER_MAX_S 60
+#define LOG_PREFIX_UNITS 40
+/* A poll that brought nothing new in less than this was not a long poll (the test
+ * fake answers at once; Telegram does while updates at the offset are still being
+ * answered): wait before the next one instead of spinning, until an update is done
+ * (the offset moves) or for IDLE_NAP_MS. */
+#define FAST_POLL_S 0.5
+#define IDLE_NAP_MS 200
+
+enum { SEND_REJECTED = -1, SEND_GAVE_UP = -2 };
+
+/* Raised by SIGINT/SIGTERM; read by the poller and by its curl transfer. */
+static atomic_int stop_flag;
+
+/* A received update waiting in its chat's queue: owned by the queue, then by the
+ * worker that took it. limited: over the chat's rate, answer with the notice. */
+struct job {
+    struct job *next;
+    int64_t update_id, message_id;
+    struct botmsg msg;
+    int limited;
+};
+
+/* One chat, created by the poller on its first update and freed at exit. The queue
+ * fields (head, tail, busy, ready, rnext) are guarded by bot.mu. The rate fields
+ * belong to the poller thread. The previous question (q... params) belongs to the
+ * worker serving the chat: busy makes that one worker at a time, and bot.mu hands the
+ * chat from one worker to the next. */
+struct chat {
+    struct chat *hnext, *rnext;
+    int64_t id;
+    struct job *head, *tail;
+    int busy, ready;
+    double tokens, refilled;
+    int warned;
+    char *q, *reply, *spec, *sql, *params;
+    size_t qlen;
+};
+
+/* The whole bot. `chats` is touched by the poller only (workers reach a chat through
+ * the ready queue); ready_head/ready_tail, stopping and done_gen are guarded by mu. cv
+ * wakes workers; progress wakes the poller when an update is done (done_gen counts). */
+struct bot {
+    const struct bot_opts *o;
+    struct tg_me me;
+    ledger *ledger;
+    pthread_mutex_t mu;
+    pthread_cond_t cv, progress;
+    struct chat *chats[CHAT_BUCKETS];
+    struct chat *ready_head, *ready_tail;
+    int stopping;
+    unsigned long done_gen;
+};
+
+/* One answering thread with its own answerer and Telegram client (keep-alive per
+ * thread). typing_chat is the chat being answered, for the LLM hook. */
+struct worker {
+    struct bot *b;
+    pthread_t thread;
+    int started;
+    answerer *a;
+    tg_client *tg;
+    int64_t typing_chat;
+};
+
+/* ==== Logging and time ==== */
+
+static void blog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void blog(const char *fmt, ...)
+{
+    struct buf b = BUF_INIT;
+    struct timespec ts;
+    char when[UTC_FMT_MAX];
+    clock_gettime(CLOCK_REALTIME, &ts);
+    utc_format((int64_t)ts.tv_sec * UTC_US_PER_SEC, when, sizeof when);
+    buf_addf(&b, "%s bot: ", when);
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vaddf(&b, fmt, ap);
+    va_end(ap);
+    buf_addc(&b, '\n');
+    /* One write per line, so that lines of several threads never interleave. */
+    fwrite(b.p, 1, b.len, stderr);
+    buf_release(&b);
+}
+
+/* A quoted, short, single-line prefix of a user's text for the log. */
+static void log_prefix(struct buf *out, const char *s, size_t len)
+{
+    size_t n = tg_utf16_to_byte(s, len, LOG_PREFIX_UNITS);
+    buf_addc(out, '"');
+    for (size_t i = 0; i < n; i++)
+        buf_addc(out, (unsigned char)s[i] < 0x20 || s[i] == '"' ? ' ' : s[i]);
+    buf_adds(out, n < len ? "…\"" : "\"");
+}
+
+static double mono_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Sleeps ms; an interruptible nap ends early once a stop is asked for. */
+static void nap(long ms, int interruptible)
+{
+    while (ms > 0 && !(interruptible && atomic_load(&stop_flag))) {
+        long step = ms < 50 ? ms : 50;
+        struct timespec ts = {0, step * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= step;
+    }
+}
+
+static long next_backoff(long cur, const struct bot_opts *o)
+{
+    if (cur <= 0)
+        return o->backoff_ms;
+    return cur > o->backoff_max_ms / 2 ? o->backoff_max_ms : cur * 2;
+}
+
+static long retry_after_ms(const tg_client *tg)
+{
+    int s = tg_retry_after(tg);
+    return 1000L * (s < 1 ? 1 : s > RETRY_AFTER_MAX_S ? RETRY_AFTER_MAX_S : s);
+}
+
+/* ==== Options ==== */
+
+static int parse_allowed(const char *list, struct bot_opts *o, char *err, size_t errlen)
+{
+    if (!list)
+        return 0;
+    size_t cap = 1;
+    for (const char *p = list; *p; p++)
+        cap += *p == ',';
+    o->allowed = xcalloc(cap, sizeof *o->allowed);
+    for (const char *p = list; *p;) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        if (!*p)
+            break;
+        char *end;
+        errno = 0;
+        long long id = strtoll(p, &end, 10);
+        size_t n = strcspn(p, ", ");
+        if (errno || end != p + n || id == 0 || o->nallowed == cap) {
+            snprintf(err, errlen, "bot: ALLOWED_CHAT_IDS: \"%.*s\" is not a chat id", (int)n, p);
+            return -1;
+        }
+        o->allowed[o->nallowed++] = id;
+        p = end;
+    }
+    return 0;
+}
+
+int bot_opts_load(struct bot_opts *o, char *err, size_t errlen)
+{
+    memset(o, 0, sizeof *o);
+    const char *token = cfg_get("BOT_TOKEN");
+    if (!token) {
+        snprintf(err, errlen, "bot: BOT_TOKEN is not set (the token that @BotFather gave)");
+        return -1;
+    }
+    /* It goes into a URL path: refuse what would change the URL (without echoing it). */
+    if (strspn(token, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:_-") !=
+        strlen(token)) {
+        snprintf(err, errlen, "bot: BOT_TOKEN has characters that a bot token never has");
+        return -1;
+    }
+    o->token = xstrdup(token);
+    o->api_url = xstrdup(cfg_get_or("TELEGRAM_API_URL", "https://api.telegram.org"));
+    o->workers = (int)cfg_get_long("VABOT_BOT_WORKERS", 4, 1, 64);
+    o->poll_timeout_s = (int)cfg_get_long("VABOT_POLL_TIMEOUT", 25, 0, 50);
+    o->chat_burst = (int)cfg_get_long("VABOT_CHAT_BURST", 10, 1, 10000);
+    o->chat_per_min = (int)cfg_get_long("VABOT_CHAT_PER_MIN", 30, 0, 60000);
+    o->backoff_ms = cfg_get_long("VABOT_BACKOFF_MS", 1000, 1, 60000);
+    o->backoff_max_ms = cfg_get_long("VABOT_BACKOFF_MAX_MS", 30000, 1, 600000);
+    if (o->backoff_max_ms < o->backoff_ms)
+        o->backoff_max_ms = o->backoff_ms;
+    return parse_allowed(cfg_get("ALLOWED_CHAT_IDS"), o, err, errlen);
+}
+
+void bot_opts_release(struct bot_opts *o)
+{
+    if (o->token)
+        memset(o->token, 0, strlen(o->token));
+    free(o->token);
+    free(o->api_url);
+    free(o->allowed);
+    memset(o, 0, sizeof *o);
+}
+
+/* ==== Delivery ==== */
+
+static int send_one(struct worker *w, int64_t chat, const char *text, size_t len,
+                    const char *mode, int64_t reply_to)
+{
+    long backoff = 0;
+    for (int attempt = 1;; attempt++) {
+        tg_status st = tg_send_message(w->tg, chat, text, len, mode, reply_to);
+        if (st == TG_OK)
+            return 0;
+        int code = tg_error_code(w->tg);
+        long wait;
+        if (st == TG_EAPI && code == 429) {
+            wait = retry_after_ms(w->tg);
+        } else if (st == TG_ENET || st == TG_EJSON || code >= 500) {
+            wait = backoff = next_backoff(backoff, w->b->o);
+        } else {
+            blog("%s: reply dropped%s", tg_errmsg(w->tg),
+                 code == 403 ? " (the user blocked the bot)" : "");
+            return SEND_REJECTED;
+        }
+        if (attempt == SEND_ATTEMPTS) {
+            blog("%s: reply dropped after %d attempts", tg_errmsg(w->tg), attempt);
+            return SEND_GAVE_UP;
+        }
+        blog("%s; retry %d in %ld ms", tg_errmsg(w->tg), attempt, wait);
+        /* Not interruptible: a stop finishes the answers in progress. */
+        nap(wait, 0);
+    }
+}
+
+/* Sends text as one message, or plain text as as many as it takes. Only the first
+ * piece quotes the question. */
+static int deliver(struct worker *w, int64_t chat, int64_t reply_to, const char *text,
+                   size_t len, const char *mode)
+{
+    for (size_t off = 0; off < len;) {
+        size_t n = mode ? len - off : tg_split(text + off, len - off, TG_MAX_UNITS);
+        int rc = send_one(w, chat, text + off, n, mode, off == 0 ? reply_to : 0);
+        if (rc)
+            return rc;
+        off += n;
+    }
+    return 0;
+}
+
+static void on_llm_call(void *ctx)
+{
+    struct worker *w = ctx;
+    if (tg_send_chat_action(w->tg, w->typing_chat, "typing") != TG_OK)
+        blog("%s (typing indicator skipped)", tg_errmsg(w->tg));
+}
+
+/* ==== Handling one update ==== */
+
+static char *dup_or_null(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+static void forget(struct chat *c)
+{
+    free(c->q);
+    free(c->reply);
+    free(c->spec);
+    free(c->sql);
+    free(c->params);
+}
+
+/* What /sql will report for this chat: memory per chat stays small however long the
+ * question was. */
+static void remember(struct chat *c, const struct botmsg *m, const struct answer_result *r)
+{
+    forget(c);
+    c->qlen = tg_utf16_to_byte(m->text, m->len, BOTMSG_QUESTION_SHOWN + 1);
+    c->q = xmemdup(m->text, c->qlen);
+    c->reply = dup_or_null(r->reply);
+    c->spec = dup_or_null(r->spec_json);
+    c->sql = dup_or_null(r->sql);
+    c->params = dup_or_null(r->params_json);
+}
+
+static const char *status_name(int st)
+{
+    switch (st) {
+    case ANSWER_OK:
+        return "answered";
+    case ANSWER_NOT_UNDERSTOOD:
+        return "not understood";
+    case ANSWER_UNSUPPORTED:
+        return "unsupported";
+    case ANSWER_BACKEND:
+        return "backend failure";
+    default:
+        return "bad input";
+    }
+}
+
+static const char *delivery_note(int rc)
+{
+    return rc == 0 ? "" : rc == SEND_REJECTED ? "; reply rejected" : "; reply not delivered";
+}
+
+static void answer(struct worker *w, struct chat *c, const struct job *j)
+{
+    struct answer_result r;
+    struct buf pre = BUF_INIT;
+    w->typing_chat = c->id;
+    double t0 = mono_now();
+    answer_question(w->a, c->id, j->msg.text, j->msg.len, &r);
+    double ms = (mono_now() - t0) * 1000.0;
+    remember(c, &j->msg, &r);
+    /* ANSWER_OK: the reply is the digits alone, sent as one message. */
+    int rc = deliver(w, c->id, j->message_id, r.reply, strlen(r.reply), NULL);
+    log_prefix(&pre, j->msg.text, j->msg.len);
+    blog("update %" PRId64 " chat %" PRId64 ": %s%s%s in %.0f ms%s: %s", j->update_id, c->id,
+         status_name(r.status), r.source ? " by " : "", r.source ? r.source : "", ms,
+         delivery_note(rc), buf_str(&pre));
+    buf_release(&pre);
+    answer_result_release(&r);
+}
+
+static void report_sql(struct worker *w, struct chat *c, const struct job *j)
+{
+    struct botmsg_last last = {c->q, c->qlen, c->reply, c->spec, c->sql, c->params};
+    struct buf html = BUF_INIT, plain = BUF_INIT;
+    botmsg_sql_report(&last, &html, &plain);
+    int rc = SEND_REJECTED;
+    if (tg_utf16_units(plain.p, plain.len) <= TG_MAX_UNITS)
+        rc = deliver(w, c->id, j->message_id, html.p, html.len, "HTML");
+    if (rc == SEND_REJECTED) /* too long for one message, or HTML Telegram refused */
+        rc = deliver(w, c->id, j->message_id, plain.p, plain.len, NULL);
+    blog("update %" PRId64 " chat %" PRId64 ": /sql report%s", j->update_id, c->id,
+         delivery_note(rc));
+    buf_release(&html);
+    buf_release(&plain);
+}
+
+static void say(struct worker *w, struct chat *c, const struct job *j, const char *text,
+                const char *what)
+{
+    int rc = deliver(w, c->id, j->message_id, text, strlen(text), NULL);
+    blog("update %" PRId64 " chat %" PRId64 ": %s%s", j->update_id, c->id, what,
+         delivery_note(rc));
+}
+
+static void handle(struct worker *w, struct chat *c, const struct job *j)
+{
+    if (j->limited)
+        say(w, c, j, botmsg_rate_limited(), "over the rate limit, notice sent");
+    else if (j->msg.kind == BOTMSG_QUESTION)
+        answer(w, c, j);
+    else if (j->msg.kind == BOTMSG_HELP)
+        say(w, c, j, botmsg_help(), "help");
+    else if (j->msg.kind == BOTMSG_SQL)
+        report_sql(w, c, j);
+    else
+        say(w, c, j, botmsg_hint(j->msg.kind), "hint");
+}
+
+static void finish(struct bot *b, int64_t update_id)
+{
+    char err[600];
+    if (ledger_done(b->ledger, update_id, err, sizeof err))
+        blog("%s", err);
+    pthread_mutex_lock(&b->mu);
+    b->done_gen++;
+    pthread_cond_signal(&b->progress);
+    pthread_mutex_unlock(&b->mu);
+}
+
+static unsigned long done_generation(struct bot *b)
+{
+    pthread_mutex_lock(&b->mu);
+    unsigned long gen = b->done_gen;
+    pthread_mutex_unlock(&b->mu);
+    return gen;
+}
+
+/* Waits up to IDLE_NAP_MS unless an update was done since generation gen. */
+static void idle_wait(struct bot *b, unsigned long gen)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += IDLE_NAP_MS * 1000000L;
+    until.tv_sec += until.tv_nsec / 1000000000L;
+    until.tv_nsec %= 1000000000L;
+    pthread_mutex_lock(&b->mu);
+    while (b->done_gen == gen && !atomic_load(&stop_flag))
+        if (pthread_cond_timedwait(&b->progress, &b->mu, &until) == ETIMEDOUT)
+            break;
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* ==== Queues and workers ==== */
+
+/* Caller holds b->mu. */
+static void push_ready(struct bot *b, struct chat *c)
+{
+    c->ready = 1;
+    c->rnext = NULL;
+    if (b->ready_tail)
+        b->ready_tail->rnext = c;
+    else
+        b->ready_head = c;
+    b->ready_tail = c;
+    pthread_cond_signal(&b->cv);
+}
+
+/* Takes the next job of the chat that waited longest, or NULL when stopping. */
+static struct job *take(struct bot *b, struct chat **chat)
+{
+    pthread_mutex_lock(&b->mu);
+    while (!b->ready_head && !b->stopping)
+        pthread_cond_wait(&b->cv, &b->mu);
+    struct job *j = NULL;
+    if (!b->stopping) {
+        struct chat *c = b->ready_head;
+        b->ready_head = c->rnext;
+        if (!b->ready_head)
+            b->ready_tail = NULL;
+        c->ready = 0;
+        c->busy = 1;
+        j = c->head;
+        c->head = j->next;
+        if (!c->head)
+            c->tail = NULL;
+        *chat = c;
+    }
+    pthread_mutex_unlock(&b->mu);
+    return j;
+}
+
+static void release_chat(struct bot *b, struct chat *c)
+{
+    pthread_mutex_lock(&b->mu);
+    c->busy = 0;
+    if (c->head)
+        push_ready(b, c); /* behind the other chats: one slow chat cannot starve them */
+    pthread_mutex_unlock(&b->mu);
+}
+
+static void free_job(struct job *j)
+{
+    botmsg_release(&j->msg);
+    free(j);
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct chat *c;
+    struct job *j;
+    while ((j = take(w->b, &c)) != NULL) {
+        handle(w, c, j);
+        finish(w->b, j->update_id);
+        release_chat(w->b, c);
+        free_job(j);
+    }
+    return NULL;
+}
+
+static int start_workers(struct bot *b, struct worker *ws, const struct answer_opts *ao)
+{
+    char err[512];
+    for (int i = 0; i < b->o->workers; i++) {
+        ws[i].b = b;
+        ws[i].a = answer_new(ao, err, sizeof err);
+        ws[i].tg = tg_new(b->o->api_url, b->o->token);
+        if (!ws[i].a || !ws[i].tg) {
+            blog("cannot start worker %d: %s", i, ws[i].a ? "no curl handle" : err);
+            return -1;
+        }
+        answer_set_llm_hook(ws[i].a, on_llm_call, &ws[i]);
+    }
+    for (int i = 0; i < b->o->workers; i++) {
+        if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i])) {
+            blog("cannot start worker thread %d", i);
+            return -1;
+        }
+        ws[i].started = 1;
+    }
+    return 0;
+}
+
+/* Lets every worker finish the job in hand, then frees them. */
+static void stop_workers(struct bot *b, struct worker *ws)
+{
+    pthread_mutex_lock(&b->mu);
+    b->stopping = 1;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    for (int i = 0; i < b->o->workers; i++) {
+        if (ws[i].started)
+            pthread_join(ws[i].thread, NULL);
+        answer_free(ws[i].a);
+        tg_free(ws[i].tg);
+    }
+    free(ws);
+}
+
+/* ==== Polling ==== */
+
+static struct chat *chat_get(struct bot *b, int64_t id)
+{
+    size_t h = (size_t)((uint64_t)id * 0x9E3779B97F4A7C15ULL >> 54) % CHAT_BUCKETS;
+    struct chat *c;
+    for (c = b->chats[h]; c; c = c->hnext)
+        if (c->id == id)
+            return c;
+    c = xcalloc(1, sizeof *c);
+    c->id = id;
+    c->tokens = b->o->chat_burst;
+    c->refilled = mono_now();
+    c->hnext = b->chats[h];
+    b->chats[h] = c;
+    return c;
+}
+
+/* A token bucket per chat: chat_burst messages at once, then chat_per_min a minute. */
+static int over_rate(const struct bot_opts *o, struct chat *c)
+{
+    if (o->chat_per_min <= 0)
+        return 0;
+    double now = mono_now();
+    c->tokens += (now - c->refilled) * o->chat_per_min / 60.0;
+    if (c->tokens > o->chat_burst)
+        c->tokens = o->chat_burst;
+    c->refilled = now;
+    if (c->tokens < 1.0)
+        return 1;
+    c->tokens -= 1.0;
+    return 0;
+}
+
+static int allowed(const struct bot_opts *o, int64_t chat)
+{
+    if (!o->allowed)
+        return 1;
+    for (size_t i = 0; i < o->nallowed; i++)
+        if (o->allowed[i] == chat)
+            return 1;
+    return 0;
+}
+
+static void enqueue(struct bot *b, struct chat *c, struct job *j)
+{
+    pthread_mutex_lock(&b->mu);
+    if (c->tail)
+        c->tail->next = j;
+    else
+        c->head = j;
+    c->tail = j;
+    if (!c->busy && !c->ready)
+        push_ready(b, c);
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* Returns 1 when the update is new. */
+static int dispatch(struct bot *b, const struct tg_update *u)
+{
+    if (ledger_seen(b->ledger, u->update_id))
+        return 0;
+    struct job *j = xcalloc(1, sizeof *j);
+    j->update_id = u->update_id;
+    j->message_id = u->message_id;
+    botmsg_classify(u, &b->me, &j->msg);
+    const char *skip = NULL;
+    struct chat *c = NULL;
+    if (j->msg.kind == BOTMSG_IGNORE) {
+        skip = j->msg.why;
+    } else if (!allowed(b->o, u->chat_id)) {
+        skip = "chat not in ALLOWED_CHAT_IDS";
+    } else {
+        c = chat_get(b, u->chat_id);
+        int over = over_rate(b->o, c);
+        if (over && c->warned)
+            skip = "over the rate limit, silent";
+        j->limited = over;
+        c->warned = over;
+    }
+    if (skip) {
+        blog("update %" PRId64 " chat %" PRId64 ": skipped: %s", u->update_id, u->chat_id, skip);
+        finish(b, u->update_id);
+        free_job(j);
+    } else {
+        enqueue(b, c, j);
+    }
+    return 1;
+}
+
+static void poll_loop(struct bot *b, tg_client *tg)
+{
+    long backoff = 0;
+    while (!atomic_load(&stop_flag)) {
+        struct tg_updates ups;
+        double t0 = mono_now();
+        unsigned long gen = done_generation(b);
+        tg_status st = tg_get_updates(tg, ledger_offset(b->ledger), b->o->poll_timeout_s, &ups);
+        if (st == TG_ESTOP)
+            break;
+        if (st != TG_OK) {
+            int code = tg_error_code(tg);
+            long wait = st == TG_EAPI && code == 429 ? retry_after_ms(tg)
+                                                     : (backoff = next_backoff(backoff, b->o));
+            blog("%s%s; polling again in %ld ms", tg_errmsg(tg),
+                 code == 409 ? " (another process polls with this token, or a webhook is set)" : "",
+                 wait);
+            nap(wait, 1);
+            continue;
+        }
+        backoff = 0;
+        int fresh = 0;
+        for (size_t i = 0; i < ups.n; i++)
+            fresh += dispatch(b, &ups.v[i]);
+        tg_updates_free(&ups);
+        if (!fresh && mono_now() - t0 < FAST_POLL_S)
+            idle_wait(b, gen);
+    }
+}
+
+/* ==== Start and stop ==== */
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store(&stop_flag, 1);
+}
+
+/* 0 with b->me filled, 1 when stopped first, -1 when the token is refused. */
+static int fetch_me(struct bot *b, tg_client *tg)
+{
+    long backoff = 0;
+    while (!atomic_load(&stop_flag)) {
+        tg_status st = tg_get_me(tg, &b->me);
+        if (st == TG_OK)
+            return 0;
+        int code = tg_error_code(tg);
+        if ((st == TG_EAPI || st == TG_EHTTP) && code >= 400 && code < 500 && code != 429) {
+            blog("%s (is BOT_TOKEN right?)", tg_errmsg(tg));
+            return -1;
+        }
+        backoff = next_backoff(backoff, b->o);
+        blog("%s; retrying in %ld ms", tg_errmsg(tg), backoff);
+        nap(backoff, 1);
+    }
+    return 1;
+}
+
+static void free_chats(struct bot *b)
+{
+    for (size_t i = 0; i < CHAT_BUCKETS; i++)
+        while (b->chats[i]) {
+            struct chat *c = b->chats[i];
+            b->chats[i] = c->hnext;
+            while (c->head) { /* never handled: Telegram delivers them again */
+                struct job *j = c->head;
+                c->head = j->next;
+                free_job(j);
+            }
+            forget(c);
+            free(c);
+        }
+}
+
+/* Opens the ledger, starts the workers and polls until a stop. */
+static enum bot_exit serve(struct bot *b, tg_client *tg, const struct answer_opts *ao)
+{
+    char err[600];
+    db *state = db_open(ao->conninfo, err, sizeof err);
+    if (!state || !(b->ledger = ledger_open(state, b->me.id, err, sizeof err))) {
+        blog("%s", err);
+        db_close(state);
+        return BOT_EDATABASE;
+    }
+    struct worker *ws = xcalloc((size_t)b->o->workers, sizeof *ws);
+    enum bot_exit rc = BOT_STOPPED;
+    if (start_workers(b, ws, ao) == 0) {
+        blog("serving @%s with %d workers from offset %" PRId64, b->me.username, b->o->workers,
+             ledger_offset(b->ledger));
+        poll_loop(b, tg);
+        blog("stopping: finishing the answers in progress");
+    } else {
+        rc = BOT_EDATABASE;
+    }
+    stop_workers(b, ws);
+    if (ledger_flush(b->ledger, err, sizeof err))
+        blog("%s", err);
+    if (rc == BOT_STOPPED)
+        blog("stopped at offset %" PRId64, ledger_offset(b->ledger));
+    ledger_free(b->ledger);
+    db_close(state);
+    return rc;
+}
+
+enum bot_exit bot_run(const struct bot_opts *o, const struct answer_opts *ao)
+{
+    struct sigaction sa, old_int, old_term, old_pipe;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    atomic_store(&stop_flag, 0);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    sa.sa_handler = SIG_IGN; /* a peer that hung up is an error code, not a signal */
+    sigaction(SIGPIPE, &sa, &old_pipe);
+
+    struct bot *b = xcalloc(1, sizeof *b);
+    b->o = o;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC); /* idle_wait's deadline */
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_cond_init(&b->cv, NULL);
+    pthread_cond_init(&b->progress, &ca);
+    pthread_condattr_destroy(&ca);
+    enum bot_exit rc = BOT_ETELEGRAM;
+    tg_client *tg = tg_new(o->api_url, o->token);
+    if (!tg) {
+        blog("cannot create a curl handle");
+    } else {
+        tg_set_abort_flag(tg, &stop_flag);
+        int me = fetch_me(b, tg);
+        if (me == 0 && tg_delete_webhook(tg) != TG_OK)
+            blog("%s (going on with polling)", tg_errmsg(tg));
+        rc = me < 0 ? BOT_ETELEGRAM : me > 0 ? BOT_STOPPED : serve(b, tg, ao);
+    }
+    tg_free(tg);
+    free_chats(b);
+    pthread_mutex_destroy(&b->mu);
+    pthread_cond_destroy(&b->cv);
+    pthread_cond_destroy(&b->progress);
+    free(b);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGPIPE, &old_pipe, NULL);
+    return rc;
+}
