@@ -56,3 +56,40 @@ CREATE TABLE IF NOT EXISTS bot_done (
     update_id bigint NOT NULL,
     PRIMARY KEY (bot_id, update_id)
 );
+
+-- ==== LLM fallback: spec cache and query log (src/cache.c, src/qlog.c) ====
+-- Written through the owner connection only; the reader role has no rights here.
+
+-- A validated spec per normalized question. ns changes with the model, the prompt and
+-- the schema, so a new prompt never serves specs made for an old one. day is '' for a
+-- spec without time bounds (valid for ever), else the UTC day ('YYYY-MM-DD') of "now"
+-- it was made for: "вчера" means another day tomorrow.
+CREATE TABLE IF NOT EXISTS llm_cache (
+    ns         text NOT NULL,
+    question   text NOT NULL,
+    day        text NOT NULL,
+    spec       text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (ns, question, day)
+);
+
+-- One row per question answered, or not. source: which path understood it ('none'
+-- when nothing did); question_key is the normalized question, which groups wordings
+-- that differ only in case, spaces or a final '?'. Latencies are milliseconds.
+CREATE TABLE IF NOT EXISTS query_log (
+    id           bigserial PRIMARY KEY,
+    at           timestamptz NOT NULL DEFAULT now(),
+    chat_id      bigint,
+    question     text NOT NULL,
+    question_key text NOT NULL,
+    source       text NOT NULL CHECK (source IN ('grammar', 'llm', 'cache', 'none')),
+    spec         text,
+    sql          text,
+    answer       text,
+    error        text,
+    ms_nlu       real NOT NULL DEFAULT 0,
+    ms_llm       real NOT NULL DEFAULT 0,
+    ms_db        real NOT NULL DEFAULT 0,
+    ms_total     real NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS query_log_at ON query_log (at);
