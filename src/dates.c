@@ -574,6 +574,8 @@ static size_t p_point(const struct dctx *c, size_t i, struct dpt *p, int allow_b
 {
     size_t n;
     memset(p, 0, sizeof *p);
+    if (!tk(c, i))
+        return 0;
     if ((n = p_numeric(c, i, p)) || (n = p_day(c, i, p, allow_bare)))
         return n;
     memset(p, 0, sizeof *p);

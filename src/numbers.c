@@ -287,9 +287,11 @@ static int is_punct(const struct text_doc *d, size_t i, const char *p)
     return i < d->ntoks && text_is(&d->toks[i], p);
 }
 
+/* A digit run as the tokenizer made it; a NUM merged earlier ("10 000") is final. */
 static int is_num(const struct text_doc *d, size_t i, size_t len)
 {
-    return i < d->ntoks && d->toks[i].kind == TOK_NUM && (!len || d->toks[i].len == len);
+    return i < d->ntoks && d->toks[i].kind == TOK_NUM && (!len || d->toks[i].len == len) &&
+           lead_digits(&d->toks[i]) == d->toks[i].len;
 }
 
 /* A '.' glued after an abbreviation ("тыс.") belongs to it. */

@@ -54,7 +54,7 @@ static size_t utf8_seq(const unsigned char *s, size_t len, size_t i, const char 
         if (c == 0xF4)
             hi = 0x8F;
     } else {
-        *why = "code point above U+10FFFF";
+        *why = c < 0xF8 ? "code point above U+10FFFF" : "invalid byte";
         return 0;
     }
     if (i + 1 >= len || !is_cont(s[i + 1])) {
