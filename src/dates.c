@@ -125,12 +125,15 @@ static void date_lex_build(void)
 
 /* ==== Reading tokens ==== */
 
+#define HOUR_US (3600 * UTC_US_PER_SEC)
+
 /* The text being read, the instant it is read at, and today in the user's zone. */
 struct dctx {
     const struct text_doc *d;
     int64_t now;
-    int64_t today;     /* local calendar day, days since 1970-01-01 */
-    int year, hour;    /* local year and hour of now */
+    int64_t today; /* local calendar day, days since 1970-01-01 */
+    int64_t hour0; /* the instant the current local hour began */
+    int year;      /* local year of now */
 };
 
 /* A date as read and then resolved. A relative one ("вчера") is resolved as it is
@@ -269,10 +272,12 @@ static void resolve(const struct dctx *c, struct dpt *p)
 {
     if (p->rel || p->bad)
         return;
-    if (p->y)
+    if (p->y) {
         p->bad = resolve_in(p, p->y) != 0;
-    else
-        p->bad = resolve_recent(c, p) != 0, p->noyear = 1;
+        return;
+    }
+    p->bad = resolve_recent(c, p) != 0;
+    p->noyear = 1;
 }
 
 /* The end takes the start's year and the start the end's, moved by one when the range
@@ -312,17 +317,15 @@ static void resolve_pair(const struct dctx *c, struct dpt *x, struct dpt *y)
 /* "за последние N <unit>": N units ending with the current one. */
 static int last_n(const struct dctx *c, struct dpt *p, int64_t n, int unit)
 {
-    int64_t hour0;
-    p->grain = n == 1 && (unit == U_DAY || unit == U_HOUR) ? (unit == U_DAY ? TOK_GRAIN_DAY
-                                                                            : TOK_GRAIN_HOUR)
-                                                           : TOK_GRAIN_SPAN;
+    p->grain = TOK_GRAIN_SPAN;
+    if (n == 1 && unit == U_DAY)
+        p->grain = TOK_GRAIN_DAY;
+    if (n == 1 && unit == U_HOUR)
+        p->grain = TOK_GRAIN_HOUR;
     switch (unit) {
     case U_HOUR:
-        if (midnight(c->today, &hour0))
-            return -1;
-        hour0 += c->hour * 3600 * UTC_US_PER_SEC;
-        p->from = hour0 - (n - 1) * 3600 * UTC_US_PER_SEC;
-        p->to = hour0 + 3600 * UTC_US_PER_SEC;
+        p->from = c->hour0 - (n - 1) * HOUR_US;
+        p->to = c->hour0 + HOUR_US;
         return 0;
     case U_DAY:
         return days_span(p, c->today - n + 1, c->today + 1);
@@ -339,15 +342,12 @@ static int last_n(const struct dctx *c, struct dpt *p, int64_t n, int unit)
 static int nth_unit(const struct dctx *c, struct dpt *p, int off, int unit)
 {
     int y, m, d;
-    int64_t hour0;
     utc_civil_from_days(c->today, &y, &m, &d);
     switch (unit) {
     case U_HOUR:
         p->grain = TOK_GRAIN_HOUR;
-        if (midnight(c->today, &hour0))
-            return -1;
-        p->from = hour0 + (c->hour + off) * 3600 * UTC_US_PER_SEC;
-        p->to = p->from + 3600 * UTC_US_PER_SEC;
+        p->from = c->hour0 + off * HOUR_US;
+        p->to = p->from + HOUR_US;
         return 0;
     case U_DAY:
         p->grain = TOK_GRAIN_DAY;
@@ -375,7 +375,7 @@ static int nth_unit(const struct dctx *c, struct dpt *p, int off, int unit)
 static size_t count_at(const struct dctx *c, size_t i, int64_t *n)
 {
     struct numbers_value v;
-    size_t k = tk(c, i) && !dword(c, i, DW_UNIT) ? numbers_parse_at(c->d, i, &v) : 0;
+    size_t k = numbers_parse_at(c->d, i, &v);
     *n = 1;
     if (!k)
         return 0;
@@ -721,7 +721,8 @@ void dates_apply(struct text_doc *d, int64_t now)
     utc_to_local(now, &lc);
     c.today = utc_days_from_civil(lc.year, lc.month, lc.day);
     c.year = lc.year;
-    c.hour = lc.hour;
+    /* Local minutes and seconds are the same count back to the hour in any zone. */
+    c.hour0 = now - (lc.min * 60 + lc.sec) * UTC_US_PER_SEC - lc.usec;
     size_t j = 0;
     for (size_t i = 0; i < d->ntoks; j++) {
         struct tok t = {0};

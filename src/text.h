@@ -134,7 +134,9 @@ struct tok *text_merge(struct text_doc *d, size_t j, size_t i, size_t n, enum to
 /* ==== Word sets for the passes ====
  * A fixed table of lowercase, ё-folded words, each with a class bit mask and a value,
  * looked up by a small hash built once by text_lex_build() (call it under pthread_once
- * or before threads start). Used by numbers and dates for their closed word classes. */
+ * or before threads start). Used by numbers and dates for their closed word classes.
+ * A table with a duplicate word or more than TEXT_LEX_SLOTS / 2 words is a bug in the
+ * source: text_lex_build() says so on stderr and aborts, at the first use. */
 struct text_lex_word {
     const char *w;
     unsigned cls;
