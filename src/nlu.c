@@ -1,0 +1,769 @@
+#include "nlu.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dates.h"
+#include "grammar.h"
+#include "lexicon.h"
+#include "text.h"
+#include "utc.h"
+#include "validate.h"
+#include "xalloc.h"
+
+#define NLU_MAX_ITEMS 512
+
+struct nlu {
+    lexicon *lx;
+    grammar *g;
+    struct text_doc doc;
+    struct lex_item items[NLU_MAX_ITEMS];
+    struct buf tags;                       /* the tag words of the content items */
+    size_t starts[GRAM_MAX_TAGS];          /* byte offset of each tag word */
+    size_t item_of[GRAM_MAX_TAGS];         /* tag word -> item */
+    struct gram_frag frags[GRAM_MAX_TAGS];
+};
+
+nlu *nlu_new(const char *home, struct buf *err)
+{
+    struct buf dir = BUF_INIT;
+    nlu *n = xcalloc(1, sizeof *n);
+    buf_addf(&dir, "%s/lexicon", home);
+    n->lx = lexicon_load(buf_str(&dir), err);
+    buf_reset(&dir);
+    buf_addf(&dir, "%s/grammar", home);
+    if (n->lx)
+        n->g = grammar_load(buf_str(&dir), err);
+    buf_release(&dir);
+    if (!n->g) {
+        nlu_free(n);
+        return NULL;
+    }
+    text_doc_init(&n->doc, 0);
+    return n;
+}
+
+void nlu_free(nlu *n)
+{
+    if (!n)
+        return;
+    lexicon_free(n->lx);
+    grammar_free(n->g);
+    text_doc_release(&n->doc);
+    buf_release(&n->tags);
+    free(n);
+}
+
+void nlu_result_init(struct nlu_result *r)
+{
+    memset(r, 0, sizeof *r);
+}
+
+void nlu_result_release(struct nlu_result *r)
+{
+    buf_release(&r->explain);
+    buf_release(&r->why);
+    buf_release(&r->unknown);
+    buf_release(&r->norm);
+}
+
+/* ==== The frame: what the fragments said ==== */
+
+enum { AGG_NONE, AGG_HOWMANY, AGG_COUNT, AGG_SUM, AGG_AVG, AGG_MIN, AGG_MAX };
+enum { WHAT_NONE, WHAT_VIDEO, WHAT_SNAPSHOT, WHAT_CREATOR, WHAT_DAY };
+enum { MODE_NONE, MODE_FINAL, MODE_GROWTH, MODE_AUTO };
+enum { ROLE_ANY, ROLE_PUB, ROLE_MEAS };
+
+static const char *const agg_words[] = {"", "howmany", "count", "sum", "avg", "min", "max", NULL};
+static const char *const what_words[] = {"", "video", "snapshot", "creator", "day", NULL};
+static const char *const mode_words[] = {"", "final", "growth", "auto", NULL};
+static const char *const role_words[] = {"any", "pub", "meas", NULL};
+static const char *const metric_words[] = {"views", "likes", "comments", "reports", NULL};
+static const char *const op_words[] = {"gt", "ge", "lt", "le", "eq", "ne", NULL};
+static const char *const reason_words[] = {"", "list", "ranking", "non_numeric", "write",
+                                           "off_topic", "unknown_metric", "ambiguous", NULL};
+
+struct fcond {
+    int metric, op, mode;
+    int64_t value;
+};
+
+struct fdate {
+    const struct tok *t;
+    int role;
+};
+
+#define MAX_DATES 4
+#define MAX_CONDS SPEC_MAX_CONDS
+
+/* Everything the fragments of one question said, before it becomes a spec. `why`
+ * receives the first conflict. */
+struct frame {
+    int agg, what, what_weak, metric, growth_metric, distinct, mode, role_hint, reason;
+    int ncreators;
+    char creators[SPEC_MAX_IDS][SPEC_ID_MAX];
+    char prefix[SPEC_ID_MAX];
+    int nvideos;
+    char videos[SPEC_MAX_IDS][SPEC_ID_MAX];
+    int ndates;
+    struct fdate dates[MAX_DATES];
+    const struct tok *window;
+    int nconds, nhas;
+    struct fcond conds[MAX_CONDS];
+    struct fcond has[MAX_CONDS];
+    int64_t after_pub_us;
+    struct buf *why;
+};
+
+/* A value of a fact: its text (a literal, or what follows ':' in the captured tag word)
+ * and, for captured values, the token behind it. */
+struct val {
+    const char *s;
+    size_t len;
+    const struct tok *tok;
+};
+
+static int get_val(const nlu *n, const struct gram_fact *f, const char *key, struct val *v)
+{
+    for (int i = 0; i < f->nkv; i++) {
+        if (strcmp(f->kv[i].key, key))
+            continue;
+        if (f->kv[i].lit) {
+            v->s = f->kv[i].lit;
+            v->len = strlen(v->s);
+            v->tok = NULL;
+            return 1;
+        }
+        if (f->kv[i].tag < 0)
+            return 0;
+        size_t t = (size_t)f->kv[i].tag;
+        const char *w = n->tags.p + n->starts[t];
+        size_t wl = strcspn(w, " ");
+        const char *colon = memchr(w, ':', wl);
+        v->s = colon ? colon + 1 : w;
+        v->len = wl - (size_t)(v->s - w);
+        v->tok = &n->doc.toks[n->items[n->item_of[t]].first];
+        return 1;
+    }
+    return 0;
+}
+
+static int word_index(const char *const *words, const struct val *v)
+{
+    for (int i = 0; words[i]; i++)
+        if (strlen(words[i]) == v->len && !memcmp(words[i], v->s, v->len))
+            return i;
+    return -1;
+}
+
+static int conflict(struct frame *fr, const char *what)
+{
+    if (!fr->why->len)
+        buf_addf(fr->why, "nlu: %s", what);
+    return -1;
+}
+
+/* An enumerated key of a fact, required. */
+static int enum_val(const nlu *n, struct frame *fr, const struct gram_fact *f, const char *key,
+                    const char *const *words, int *out)
+{
+    struct val v;
+    if (!get_val(n, f, key, &v) || (*out = word_index(words, &v)) < 0) {
+        char msg[120];
+        snprintf(msg, sizeof msg, "fact %s has no valid %s", f->kind, key);
+        return conflict(fr, msg);
+    }
+    return 0;
+}
+
+/* Sets an enumerated slot once; a second, different value is a conflict. */
+static int set_once(struct frame *fr, int *slot, int value, const char *name)
+{
+    if (*slot && *slot != value) {
+        char msg[80];
+        snprintf(msg, sizeof msg, "two different %s", name);
+        return conflict(fr, msg);
+    }
+    *slot = value;
+    return 0;
+}
+
+/* A weak subject ("публиковал видео") yields to a strong one ("в скольких днях"). */
+static int set_subject(const nlu *n, struct frame *fr, const struct gram_fact *f, int what)
+{
+    struct val v;
+    int weak = get_val(n, f, "weak", &v) && v.len == 1 && v.s[0] == '1';
+    if (fr->what && fr->what_weak && !weak) {
+        fr->what = what;
+        fr->what_weak = 0;
+        return 0;
+    }
+    if (fr->what && weak && !fr->what_weak)
+        return 0;
+    if (!fr->what)
+        fr->what_weak = weak;
+    return set_once(fr, &fr->what, what, "subjects");
+}
+
+static int set_agg(struct frame *fr, int agg)
+{
+    /* "сколько" asks a count or a sum; any other word ("суммарно", "в среднем") says
+     * which, and wins. */
+    if (fr->agg == AGG_HOWMANY && agg != AGG_NONE) {
+        fr->agg = agg;
+        return 0;
+    }
+    if (agg == AGG_HOWMANY && fr->agg != AGG_NONE)
+        return 0;
+    return set_once(fr, &fr->agg, agg, "aggregations");
+}
+
+/* A whole number: a literal of the rule, or a number token. */
+static int num_val(const struct val *v, int64_t *out)
+{
+    char buf[32], *end;
+    if ((v->tok && v->tok->kind != TOK_NUM) || v->len == 0 || v->len >= sizeof buf)
+        return -1;
+    memcpy(buf, v->s, v->len);
+    buf[v->len] = '\0';
+    errno = 0;
+    long long x = strtoll(buf, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = x;
+    return 0;
+}
+
+static int add_cond(const nlu *n, struct frame *fr, const struct gram_fact *f, int is_has)
+{
+    struct fcond c = {0, SPEC_OP_GT, MODE_AUTO, 0};
+    struct val v;
+    if (enum_val(n, fr, f, "m", metric_words, &c.metric))
+        return -1;
+    if (get_val(n, f, "mode", &v) && (c.mode = word_index(mode_words, &v)) <= 0)
+        return conflict(fr, "bad condition mode");
+    if (!is_has) {
+        if (enum_val(n, fr, f, "op", op_words, &c.op))
+            return -1;
+        if (!get_val(n, f, "v", &v) || num_val(&v, &c.value))
+            return conflict(fr, "a condition without a whole number");
+    }
+    struct fcond *list = is_has ? fr->has : fr->conds;
+    int *count = is_has ? &fr->nhas : &fr->nconds;
+    for (int i = 0; i < *count; i++)
+        if (!memcmp(&list[i], &c, sizeof c))
+            return 0; /* said twice, meant once ("... то есть ... стало меньше") */
+    if (*count == MAX_CONDS)
+        return conflict(fr, "too many conditions");
+    list[(*count)++] = c;
+    return 0;
+}
+
+/* The id, prefix or placeholder given for a creator or a video. */
+static int add_id(const nlu *n, struct frame *fr, const struct gram_fact *f, int video)
+{
+    struct val v;
+    char (*list)[SPEC_ID_MAX] = video ? fr->videos : fr->creators;
+    int *count = video ? &fr->nvideos : &fr->ncreators;
+    if (get_val(n, f, "prefix", &v) && v.tok && v.tok->kind == TOK_ID) {
+        if (video || fr->prefix[0])
+            return conflict(fr, "a shortened id where it cannot be used");
+        snprintf(fr->prefix, sizeof fr->prefix, "%s", v.tok->id);
+        return 0;
+    }
+    if (*count == SPEC_MAX_IDS)
+        return conflict(fr, "too many ids");
+    if (get_val(n, f, "id", &v) && v.tok && v.tok->kind == TOK_ID) {
+        snprintf(list[(*count)++], SPEC_ID_MAX, "%s", video ? v.tok->uuid : v.tok->id);
+        return 0;
+    }
+    /* A placeholder such as "123" or "abc": its surface text; no row has it. */
+    if (get_val(n, f, "placeholder", &v) && v.tok && v.tok->len < SPEC_ID_MAX) {
+        snprintf(list[(*count)++], SPEC_ID_MAX, "%.*s", (int)v.tok->len, v.tok->s);
+        return 0;
+    }
+    return conflict(fr, "an id fact without an id");
+}
+
+static int add_date(const nlu *n, struct frame *fr, const struct gram_fact *f)
+{
+    struct val v;
+    int role = ROLE_ANY;
+    if (!get_val(n, f, "d", &v) || !v.tok || v.tok->kind != TOK_DATE)
+        return conflict(fr, "a date fact without a date");
+    const struct tok *t = v.tok;
+    if (t->flags & TOK_F_BAD_DATE)
+        return conflict(fr, "a date that does not exist");
+    if (get_val(n, f, "role", &v) && (role = word_index(role_words, &v)) < 0)
+        return conflict(fr, "bad date role");
+    if (fr->ndates == MAX_DATES)
+        return conflict(fr, "too many dates");
+    fr->dates[fr->ndates].t = t;
+    fr->dates[fr->ndates++].role = role;
+    return 0;
+}
+
+static int add_window(const nlu *n, struct frame *fr, const struct gram_fact *f)
+{
+    struct val v;
+    if (!get_val(n, f, "tw", &v) || !v.tok || v.tok->kind != TOK_TIMEWIN)
+        return conflict(fr, "a window fact without a time window");
+    if (v.tok->flags & TOK_F_BAD_DATE)
+        return conflict(fr, "a time window that does not exist");
+    if (fr->window)
+        return conflict(fr, "two time windows");
+    fr->window = v.tok;
+    return 0;
+}
+
+static int add_after_pub(const nlu *n, struct frame *fr, const struct gram_fact *f)
+{
+    struct val v;
+    int64_t hours;
+    if (!get_val(n, f, "hours", &v) || num_val(&v, &hours) || hours <= 0 || hours > 24 * 366)
+        return conflict(fr, "a window after publication without a sane number of hours");
+    int64_t us = hours * 3600 * UTC_US_PER_SEC;
+    if (fr->after_pub_us && fr->after_pub_us != us)
+        return conflict(fr, "two windows after publication");
+    fr->after_pub_us = us;
+    return 0;
+}
+
+static int apply_fact(const nlu *n, struct frame *fr, const struct gram_fact *f)
+{
+    int x;
+    const char *k = f->kind;
+    if (!strcmp(k, "ask"))
+        return enum_val(n, fr, f, "agg", agg_words, &x) || set_agg(fr, x);
+    if (!strcmp(k, "subject"))
+        return enum_val(n, fr, f, "what", what_words, &x) || set_subject(n, fr, f, x);
+    if (!strcmp(k, "metric"))
+        return enum_val(n, fr, f, "m", metric_words, &x) || set_once(fr, &fr->metric, x + 1, "metrics");
+    if (!strcmp(k, "growth"))
+        return enum_val(n, fr, f, "m", metric_words, &x) ||
+               set_once(fr, &fr->growth_metric, x + 1, "growing metrics");
+    if (!strcmp(k, "mode"))
+        return enum_val(n, fr, f, "v", mode_words, &x) || set_once(fr, &fr->mode, x, "modes");
+    if (!strcmp(k, "role"))
+        return enum_val(n, fr, f, "v", role_words, &x) || set_once(fr, &fr->role_hint, x, "date roles");
+    if (!strcmp(k, "unsupported")) /* the first reason given is the one reported */
+        return enum_val(n, fr, f, "reason", reason_words, &x) || (fr->reason ? 0 : (fr->reason = x, 0));
+    if (!strcmp(k, "distinct"))
+        return fr->distinct = 1, 0;
+    if (!strcmp(k, "cond"))
+        return add_cond(n, fr, f, 0);
+    if (!strcmp(k, "has"))
+        return add_cond(n, fr, f, 1);
+    if (!strcmp(k, "creator"))
+        return add_id(n, fr, f, 0);
+    if (!strcmp(k, "video"))
+        return add_id(n, fr, f, 1);
+    if (!strcmp(k, "date"))
+        return add_date(n, fr, f);
+    if (!strcmp(k, "window"))
+        return add_window(n, fr, f);
+    if (!strcmp(k, "after_pub"))
+        return add_after_pub(n, fr, f);
+    if (!strcmp(k, "noop"))
+        return 0;
+    return conflict(fr, "a fact of an unknown kind");
+}
+
+/* ==== From the frame to a spec ==== */
+
+static int growth_asked(const struct frame *fr)
+{
+    if (fr->mode == MODE_GROWTH)
+        return 1;
+    for (int i = 0; i < fr->nconds; i++)
+        if (fr->conds[i].mode == MODE_GROWTH)
+            return 1;
+    for (int i = 0; i < fr->nhas; i++) {
+        if (fr->has[i].mode == MODE_GROWTH)
+            return 1;
+        /* "получали просмотры 27 ноября": getting views on a day is growth on that day */
+        for (int k = 0; k < fr->ndates; k++)
+            if (fr->dates[k].role != ROLE_PUB && fr->role_hint != ROLE_PUB)
+                return 1;
+    }
+    return 0;
+}
+
+/* Growth of a metric is what a sum adds up ("прирост лайков"), or in a count what the
+ * counted videos had ("видео, у которых был прирост просмотров"). */
+static int push_has(struct frame *fr, int metric)
+{
+    if (fr->nhas == MAX_CONDS)
+        return conflict(fr, "too many conditions");
+    fr->has[fr->nhas++] = (struct fcond){metric, SPEC_OP_GT, MODE_GROWTH, 0};
+    return 0;
+}
+
+static int fold_growth(struct frame *fr, int agg)
+{
+    if (agg == AGG_COUNT) {
+        if (fr->growth_metric && push_has(fr, fr->growth_metric - 1))
+            return -1;
+        /* "сколько видео выросли по просмотрам": the metric of the growth asked about */
+        if (fr->metric && fr->mode == MODE_GROWTH) {
+            if (push_has(fr, fr->metric - 1))
+                return -1;
+            fr->metric = 0;
+        }
+        return 0;
+    }
+    if (!fr->growth_metric)
+        return 0;
+    if (fr->metric && fr->metric != fr->growth_metric)
+        return conflict(fr, "two metrics");
+    if (fr->mode == MODE_FINAL)
+        return conflict(fr, "growth and final totals at once");
+    fr->metric = fr->growth_metric;
+    fr->mode = MODE_GROWTH;
+    return 0;
+}
+
+/* Table, aggregation and field from what was asked. */
+static int decide_shape(struct frame *fr, struct spec *s, int *growth)
+{
+    int agg = fr->agg;
+    if (agg == AGG_NONE)
+        return conflict(fr, "no question word");
+    if (agg == AGG_HOWMANY)
+        agg = fr->metric || (!fr->what && !fr->nhas && fr->growth_metric) ? AGG_SUM : AGG_COUNT;
+    if (fold_growth(fr, agg))
+        return -1;
+    *growth = growth_asked(fr);
+    if (agg == AGG_COUNT) {
+        int what = fr->what ? fr->what : (fr->nhas ? WHAT_VIDEO : WHAT_NONE);
+        if (fr->metric)
+            return conflict(fr, "a count with a metric left over");
+        s->agg = SPEC_AGG_COUNT;
+        switch (what) {
+        case WHAT_VIDEO:
+            s->table = *growth ? SPEC_TABLE_SNAPSHOTS : SPEC_TABLE_VIDEOS;
+            if (*growth) {
+                s->agg = SPEC_AGG_COUNT_DISTINCT;
+                s->field = SPEC_FIELD_VIDEO_ID;
+            }
+            return 0;
+        case WHAT_SNAPSHOT:
+            s->table = SPEC_TABLE_SNAPSHOTS;
+            return 0;
+        case WHAT_CREATOR:
+            s->table = *growth ? SPEC_TABLE_SNAPSHOTS : SPEC_TABLE_VIDEOS;
+            s->agg = SPEC_AGG_COUNT_DISTINCT;
+            s->field = SPEC_FIELD_CREATOR_ID;
+            return 0;
+        case WHAT_DAY:
+            if (*growth)
+                return conflict(fr, "days of growth are not supported");
+            s->table = SPEC_TABLE_VIDEOS;
+            s->agg = SPEC_AGG_COUNT_DISTINCT;
+            s->field = SPEC_FIELD_PUBLICATION_DAY;
+            return 0;
+        default:
+            return conflict(fr, "a count of nothing");
+        }
+    }
+    if (!fr->metric)
+        return conflict(fr, "a sum of nothing");
+    if (fr->what == WHAT_CREATOR || fr->what == WHAT_DAY || fr->nhas)
+        return conflict(fr, "a sum over creators or days");
+    if (!*growth && fr->mode != MODE_FINAL) {
+        /* No word says final or growth: a date decides, when its role is clear. */
+        for (int k = 0; k < fr->ndates; k++) {
+            int role = fr->dates[k].role != ROLE_ANY ? fr->dates[k].role : fr->role_hint;
+            if (role == ROLE_MEAS)
+                *growth = 1;
+            else if (role != ROLE_PUB)
+                return conflict(fr, "a sum with a date that may be publication or growth");
+        }
+    }
+    if (*growth && agg != AGG_SUM)
+        return conflict(fr, "an average or extreme of growth is ambiguous");
+    static const enum spec_agg aggs[] = {[AGG_SUM] = SPEC_AGG_SUM, [AGG_AVG] = SPEC_AGG_AVG,
+                                         [AGG_MIN] = SPEC_AGG_MIN, [AGG_MAX] = SPEC_AGG_MAX};
+    s->agg = aggs[agg];
+    s->table = *growth ? SPEC_TABLE_SNAPSHOTS : SPEC_TABLE_VIDEOS;
+    s->field = (enum spec_field)((*growth ? SPEC_FIELD_DELTA_VIEWS : SPEC_FIELD_VIEWS) + fr->metric - 1);
+    return 0;
+}
+
+static int put_range(struct frame *fr, struct spec_range *r, int64_t from, int64_t to)
+{
+    if (r->has_from || r->has_to)
+        return conflict(fr, "two dates for the same time");
+    *r = (struct spec_range){1, 1, from, to};
+    return 0;
+}
+
+static int decide_dates(struct frame *fr, struct spec *s, int growth)
+{
+    int snaps = s->table == SPEC_TABLE_SNAPSHOTS;
+    const struct tok *meas_day = NULL;
+    for (int k = 0; k < fr->ndates; k++) {
+        const struct tok *t = fr->dates[k].t;
+        int role = fr->dates[k].role != ROLE_ANY ? fr->dates[k].role : fr->role_hint;
+        if (role == ROLE_ANY)
+            role = snaps && (growth || s->agg == SPEC_AGG_COUNT) ? ROLE_MEAS : ROLE_PUB;
+        if (role == ROLE_MEAS && !snaps)
+            return conflict(fr, "a measurement time in a question about final totals");
+        if (role == ROLE_MEAS && t->grain == TOK_GRAIN_DAY)
+            meas_day = t;
+        if (put_range(fr, role == ROLE_PUB ? &s->published : &s->measured, t->from, t->to))
+            return -1;
+    }
+    if (fr->window) {
+        int64_t from, to;
+        if (!meas_day)
+            return conflict(fr, "a time of day without the day it belongs to");
+        if (dates_window_on_day(meas_day, fr->window, &from, &to))
+            return conflict(fr, "a time window that does not fit the day");
+        s->measured.from = from;
+        s->measured.to = to;
+    }
+    return 0;
+}
+
+static int decide_conds(struct frame *fr, struct spec *s, int growth)
+{
+    int snaps = s->table == SPEC_TABLE_SNAPSHOTS;
+    for (int i = 0; i < fr->nconds + fr->nhas; i++) {
+        struct fcond c = i < fr->nconds ? fr->conds[i] : fr->has[i - fr->nconds];
+        /* An auto condition is on growth when it is a "has" of a growth question, or a
+         * condition of a snapshot count whose question speaks of growth. */
+        int delta = c.mode == MODE_GROWTH ||
+                    (c.mode == MODE_AUTO && growth && (i >= fr->nconds || s->agg == SPEC_AGG_COUNT));
+        if (delta && !snaps)
+            return conflict(fr, "growth condition in a question about final totals");
+        /* In "which videos grew" questions a condition on final totals would need the
+         * videos table too: not expressible, so not answered. */
+        if (!delta && snaps && s->agg != SPEC_AGG_COUNT)
+            return conflict(fr, "a final-total condition in a question about growth");
+        if (s->n_conds == SPEC_MAX_CONDS)
+            return conflict(fr, "too many conditions");
+        struct spec_cond *sc = &s->conds[s->n_conds++];
+        sc->field = (enum spec_field)((delta ? SPEC_FIELD_DELTA_VIEWS : SPEC_FIELD_VIEWS) + c.metric);
+        sc->op = (enum spec_op)c.op;
+        sc->value = c.value;
+    }
+    return 0;
+}
+
+static int frame_to_spec(struct frame *fr, struct spec *s)
+{
+    int growth;
+    spec_init(s);
+    if (fr->reason) {
+        spec_unsupported(s, (enum spec_reason)fr->reason);
+        return 0;
+    }
+    if (decide_shape(fr, s, &growth) || decide_dates(fr, s, growth) || decide_conds(fr, s, growth))
+        return -1;
+    s->n_creators = fr->ncreators;
+    memcpy(s->creator_ids, fr->creators, sizeof s->creator_ids);
+    memcpy(s->creator_prefix, fr->prefix, sizeof s->creator_prefix);
+    s->n_videos = fr->nvideos;
+    memcpy(s->video_ids, fr->videos, sizeof s->video_ids);
+    if (fr->after_pub_us && s->table != SPEC_TABLE_SNAPSHOTS)
+        return conflict(fr, "hours after publication in a question about final totals");
+    s->after_pub_us = fr->after_pub_us;
+    return 0;
+}
+
+/* ==== The pipeline ==== */
+
+/* Builds the tag line of the content items; fillers are dropped. */
+static int build_tags(nlu *n, int nitems, struct nlu_result *r)
+{
+    size_t nt = 0;
+    buf_reset(&n->tags);
+    for (int i = 0; i < nitems; i++) {
+        if (n->items[i].filler)
+            continue;
+        if (nt == GRAM_MAX_TAGS) {
+            buf_adds(&r->why, "nlu: the question is too long");
+            return -1;
+        }
+        if (nt)
+            buf_addc(&n->tags, ' ');
+        n->starts[nt] = n->tags.len;
+        n->item_of[nt++] = (size_t)i;
+        buf_adds(&n->tags, n->items[i].tag);
+    }
+    return (int)nt;
+}
+
+static void item_text(const nlu *n, size_t item, struct buf *out)
+{
+    const struct lex_item *it = &n->items[item];
+    const struct tok *a = &n->doc.toks[it->first], *b = &n->doc.toks[it->first + it->count - 1];
+    buf_add(out, n->doc.norm + a->start, b->end - a->start);
+}
+
+/* A value as a person wants to see it: the id itself, the dates of a range. */
+static void explain_value(const struct val *v, struct buf *out)
+{
+    char a[UTC_FMT_MAX], b[UTC_FMT_MAX];
+    const struct tok *t = v->tok;
+    if (t && t->kind == TOK_ID) {
+        buf_adds(out, t->id);
+    } else if (t && t->kind == TOK_DATE) {
+        utc_format(t->from, a, sizeof a);
+        utc_format(t->to, b, sizeof b);
+        buf_addf(out, "[%s,%s)", a, b);
+    } else if (t && t->kind == TOK_TIMEWIN) {
+        buf_addf(out, "[%02d:%02d,%02d:%02d)", (int)(t->from / 3600), (int)(t->from / 60 % 60),
+                 (int)(t->to / 3600), (int)(t->to / 60 % 60));
+    } else {
+        buf_add(out, v->s, v->len);
+    }
+}
+
+static void explain_frags(const nlu *n, int nf, struct buf *out)
+{
+    for (int i = 0; i < nf; i++) {
+        const struct gram_frag *f = &n->frags[i];
+        buf_addf(out, "rule %s: \"", grammar_rule_name(n->g, f->rule));
+        for (size_t k = 0; k < f->count; k++) {
+            if (k)
+                buf_addc(out, ' ');
+            item_text(n, n->item_of[f->first + k], out);
+        }
+        buf_addc(out, '"');
+        for (int k = 0; k < f->nfacts; k++) {
+            const struct gram_fact *fa = &f->facts[k];
+            buf_addf(out, "%s %s", k ? ";" : " ->", fa->kind);
+            for (int j = 0; j < fa->nkv; j++) {
+                struct val v;
+                if (!get_val(n, fa, fa->kv[j].key, &v))
+                    continue;
+                buf_addf(out, " %s=", fa->kv[j].key);
+                explain_value(&v, out);
+            }
+        }
+        buf_addc(out, '\n');
+    }
+}
+
+/* The unknown words, to tell the user what was not understood: at most five, each cut
+ * to about 40 bytes, so a huge message does not make a huge reply. */
+static void collect_unknown(const nlu *n, size_t ntags, struct nlu_result *r)
+{
+    struct buf w = BUF_INIT;
+    int listed = 0;
+    for (size_t t = 0; t < ntags && listed < 5; t++) {
+        if (strncmp(n->tags.p + n->starts[t], "w:", 2))
+            continue;
+        buf_reset(&w);
+        item_text(n, n->item_of[t], &w);
+        size_t len = w.len;
+        if (len > 40) {
+            len = 40;
+            while (len && (w.p[len] & 0xc0) == 0x80)
+                len--;
+        }
+        buf_adds(&r->unknown, listed++ ? ", " : "");
+        buf_add(&r->unknown, w.p, len);
+        if (len < w.len)
+            buf_adds(&r->unknown, "…");
+    }
+    buf_release(&w);
+}
+
+static int cover_and_resolve(nlu *n, int ntags, struct nlu_result *r)
+{
+    size_t stuck;
+    int nf = grammar_cover(n->g, buf_str(&n->tags), n->starts, (size_t)ntags, n->frags, &stuck);
+    collect_unknown(n, (size_t)ntags, r);
+    if (nf < 0) {
+        buf_adds(&r->why, "nlu: no reading covers every word");
+        if (stuck < (size_t)ntags) {
+            buf_adds(&r->why, " (stuck at \"");
+            item_text(n, n->item_of[stuck], &r->why);
+            buf_adds(&r->why, "\")");
+        }
+        return NLU_DECLINED;
+    }
+    explain_frags(n, nf, &r->explain);
+    struct frame *fr = xcalloc(1, sizeof *fr);
+    fr->why = &r->why;
+    int rc = NLU_OK;
+    for (int i = 0; i < nf && rc == NLU_OK; i++)
+        for (int k = 0; k < n->frags[i].nfacts && rc == NLU_OK; k++)
+            if (apply_fact(n, fr, &n->frags[i].facts[k]))
+                rc = NLU_DECLINED;
+    if (rc == NLU_OK && frame_to_spec(fr, &r->spec))
+        rc = NLU_DECLINED;
+    free(fr);
+    return rc;
+}
+
+int nlu_parse(nlu *n, const char *text, size_t len, int64_t now, struct nlu_result *r)
+{
+    struct buf err = BUF_INIT;
+    buf_reset(&r->explain);
+    buf_reset(&r->why);
+    buf_reset(&r->unknown);
+    buf_reset(&r->norm);
+    spec_init(&r->spec);
+    if (text_analyze(&n->doc, text, len, now) != TEXT_OK) {
+        buf_adds(&r->why, text_errmsg(&n->doc));
+        return NLU_BAD_TEXT;
+    }
+    buf_add(&r->norm, n->doc.norm, n->doc.norm_len);
+    buf_adds(&r->explain, "tokens: ");
+    text_dump(&n->doc, &r->explain);
+    int nitems = lexicon_tag(n->lx, &n->doc, n->items, NLU_MAX_ITEMS);
+    if (nitems < 0) {
+        buf_adds(&r->why, "nlu: the question is too long");
+        return NLU_DECLINED;
+    }
+    int ntags = build_tags(n, nitems, r);
+    if (ntags < 0)
+        return NLU_DECLINED;
+    buf_addf(&r->explain, "\ntags: %s\n", buf_str(&n->tags));
+    if (ntags == 0) {
+        buf_adds(&r->why, "nlu: no content words");
+        return NLU_DECLINED;
+    }
+    int rc = cover_and_resolve(n, ntags, r);
+    if (rc == NLU_OK && validate_spec(&r->spec, &err)) {
+        buf_addf(&r->why, "nlu: the reading fails validation: %s", buf_str(&err));
+        rc = NLU_DECLINED;
+    }
+    if (rc == NLU_OK) {
+        buf_adds(&r->explain, "spec: ");
+        spec_print(&r->spec, SPEC_JSON_CANON, &r->explain);
+        buf_addc(&r->explain, '\n');
+    } else {
+        buf_addf(&r->explain, "declined: %s\n", buf_str(&r->why));
+    }
+    buf_release(&err);
+    return rc;
+}
+
+/* ==== Rule self-tests ==== */
+
+int nlu_selftest(nlu *n, struct buf *report)
+{
+    int failures = 0, rule;
+    const char *text;
+    struct nlu_result r;
+    nlu_result_init(&r);
+    for (int i = 0; (text = grammar_test_text(n->g, i, &rule)); i++) {
+        int ok = text_analyze(&n->doc, text, strlen(text), 0) == TEXT_OK;
+        int nitems = ok ? lexicon_tag(n->lx, &n->doc, n->items, NLU_MAX_ITEMS) : -1;
+        int ntags = nitems >= 0 ? build_tags(n, nitems, &r) : -1;
+        if (ntags <= 0 || !grammar_matches_whole(n->g, rule, buf_str(&n->tags), n->tags.len)) {
+            buf_addf(report, "rule %s: test \"%s\" (tags: %s) is not matched whole\n",
+                     grammar_rule_name(n->g, rule), text, buf_str(&n->tags));
+            failures++;
+        }
+    }
+    nlu_result_release(&r);
+    return failures;
+}
