@@ -207,7 +207,7 @@ static int parse_ask(int argc, char **argv, struct ask_opts *o)
         else if (!strcmp(argv[i], "--now") && i + 1 < argc)
             o->now = argv[++i];
         else if (!strcmp(argv[i], "--"))
-            return i + 1 < argc && !o->question && i + 2 == argc ? (o->question = argv[i + 1], 0) : -1;
+            return i + 2 == argc && !o->question ? (o->question = argv[i + 1], 0) : -1;
         else if (argv[i][0] == '-' && argv[i][1])
             return -1;
         else if (o->question)
@@ -218,19 +218,145 @@ static int parse_ask(int argc, char **argv, struct ask_opts *o)
     return o->question ? 0 : -1;
 }
 
+/* The answerer of a CLI command; prints why it could not be made. */
+static answerer *open_answerer(int no_llm, int dry_run, const char *now)
+{
+    struct answer_opts ao = {0};
+    struct buf ci = BUF_INIT;
+    char err[512];
+    answerer *a = NULL;
+    now = now ? now : cfg_get("VABOT_NOW");
+    if (now && utc_parse(now, strlen(now), &ao.now_us)) {
+        fprintf(stderr, "vabot: --now / VABOT_NOW: not an ISO 8601 time: %s\n", now);
+        return NULL;
+    }
+    ao.has_now = now != NULL;
+    ao.no_llm = no_llm;
+    ao.dry_run = dry_run;
+    if (cfg_conninfo(cfg_get("DATABASE_URL"), &ci, err, sizeof err) == 0) {
+        ao.conninfo = buf_str(&ci);
+        a = answer_new(&ao, err, sizeof err);
+    }
+    if (!a)
+        fprintf(stderr, "vabot: %s\n", err);
+    buf_release(&ci);
+    return a;
+}
+
+static int exit_status(enum answer_status st)
+{
+    switch (st) {
+    case ANSWER_OK:
+        return 0;
+    case ANSWER_BACKEND:
+        return EXIT_BACKEND;
+    default:
+        return EXIT_NOT_UNDERSTOOD;
+    }
+}
+
+static void json_str(struct buf *b, const char *key, const char *v)
+{
+    buf_addf(b, ",\"%s\":", key);
+    if (!v) {
+        buf_adds(b, "null");
+        return;
+    }
+    buf_addc(b, '"');
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            buf_addf(b, "\\%c", *p);
+        else if (*p < 0x20)
+            buf_addf(b, "\\u%04x", *p);
+        else
+            buf_addc(b, (char)*p);
+    }
+    buf_addc(b, '"');
+}
+
+/* One JSON object: what --json prints. */
+static void print_json(const char *question, const struct answer_result *r)
+{
+    static const char *const names[] = {"ok", "not_understood", "unsupported", "backend", "bad_input"};
+    struct buf b = BUF_INIT;
+    buf_addf(&b, "{\"status\":\"%s\"", names[-r->status]);
+    json_str(&b, "question", question);
+    json_str(&b, "source", r->source);
+    buf_addf(&b, ",\"spec\":%s", r->spec_json ? r->spec_json : "null");
+    json_str(&b, "sql", r->sql);
+    buf_addf(&b, ",\"params\":%s", r->params_json ? r->params_json : "null");
+    json_str(&b, "answer", r->status == ANSWER_OK && r->reply[0] ? r->reply : NULL);
+    json_str(&b, "reply", r->reply);
+    buf_addf(&b, ",\"timings_ms\":{\"nlu\":%.3f,\"llm\":%.3f,\"db\":%.3f,\"total\":%.3f}}\n",
+             r->ms_nlu, r->ms_llm, r->ms_db, r->ms_total);
+    fputs(buf_str(&b), stdout);
+    buf_release(&b);
+}
+
 static int cmd_ask(int argc, char **argv)
 {
     struct ask_opts o = {0};
+    struct answer_result r;
     if (parse_ask(argc, argv, &o))
         return usage_error("ask takes options and one QUESTION");
-    if (!o.dry_run) {
-        db *d = open_owner();
-        if (!d)
-            return EXIT_BACKEND;
-        db_close(d);
+    answerer *a = open_answerer(o.no_llm, o.dry_run, o.now);
+    if (!a)
+        return EXIT_BACKEND;
+    answer_question(a, 0, o.question, strlen(o.question), &r);
+    if (o.explain && r.explain)
+        fputs(r.explain, stderr);
+    if (o.json) {
+        print_json(o.question, &r);
+    } else if (o.dry_run && r.status == ANSWER_OK) {
+        printf("%s\n%s\n%s\n", r.spec_json, r.sql, r.params_json);
+    } else if (r.status == ANSWER_OK) {
+        printf("%s\n", r.reply);
+    } else {
+        fprintf(stderr, "%s\n", r.reply);
     }
-    fprintf(stderr, "vabot: not understood\n");
-    return EXIT_NOT_UNDERSTOOD;
+    int rc = exit_status(r.status);
+    answer_result_release(&r);
+    answer_free(a);
+    return rc;
+}
+
+/* A terminal conversation: one question a line, until end of input. */
+static int cmd_chat(int argc, char **argv)
+{
+    struct buf line = BUF_INIT;
+    struct answer_result r;
+    int tty = isatty(STDIN_FILENO);
+    (void)argv;
+    if (argc)
+        return usage_error("chat takes no arguments");
+    answerer *a = open_answerer(0, 0, NULL);
+    if (!a)
+        return EXIT_BACKEND;
+    if (tty)
+        printf("Задайте вопрос о статистике видео (пустая строка или Ctrl-D — выход).\n");
+    for (;;) {
+        int c;
+        if (tty) {
+            printf("> ");
+            fflush(stdout);
+        }
+        buf_reset(&line);
+        while ((c = getchar()) != EOF && c != '\n')
+            buf_addc(&line, (char)c);
+        if (c == EOF && !line.len)
+            break;
+        if (!line.len && tty)
+            break;
+        if (!line.len)
+            continue;
+        answer_question(a, 0, line.p, line.len, &r);
+        printf("%s\n", r.reply);
+        fflush(stdout);
+        answer_result_release(&r);
+    }
+    buf_release(&line);
+    answer_free(a);
+    return 0;
 }
 
 /* ==== Telegram ==== */
@@ -446,6 +572,8 @@ int main(int argc, char **argv)
         rc = cmd_log(argc - 2, argv + 2);
     else if (!strcmp(argv[1], "llm-probe"))
         rc = cmd_llm_probe(argc - 2, argv + 2);
+    else if (!strcmp(argv[1], "chat"))
+        rc = cmd_chat(argc - 2, argv + 2);
     else
         rc = usage_error("unknown command");
     curl_global_cleanup();

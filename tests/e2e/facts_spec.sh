@@ -10,7 +10,7 @@ vabot db init >/dev/null 2>&1 || { t_fail "db init" "$(vabot db init 2>&1)"; t_d
 gzip -dc "$ROOT/tests/data/videos.json.gz" >"$T/videos.json"
 vabot db load "$T/videos.json" 2>"$T/load.err" || { t_fail "load calibrated data" "$(cat "$T/load.err")"; t_done; exit; }
 
-while IFS=$'\t' read -r id question expected spec; do
+while IFS=$'\t' read -r id question expected spec grammar; do
     case $id in ''|'#'*) continue ;; esac
     [ "$spec" = "-" ] && continue
     got=$(printf '%s' "$spec" | vabot spec run - 2>"$T/err")
