@@ -14,6 +14,8 @@
 #                            message of CHAT (\n and \\ escaped); status 1 if none came
 #   ask CHAT TEXT            tg_send + tg_wait_reply: prints the bot's answer
 #   tg_messages [CHAT]       the bot's messages, one per line: CHAT<TAB>REPLY_TO<TAB>TEXT
+#   tg_events [CHAT]         the bot's sendMessage and sendChatAction calls in the order
+#                            they arrived: SEQ<TAB>METHOD<TAB>CHAT<TAB>ACTION or REPLY_TO
 #   tg_fault JSON            arm a fault: {"method":..,"count":N,"code":..,"retry_after":..,
 #                            "close":true,"delay_ms":..,"html":true,"chat_id":..}
 #   wait_log PATTERN [N]     wait until $BOT_LOG has N (default 1) lines matching PATTERN
@@ -108,6 +110,10 @@ ask() {
 
 tg_messages() {
     curl -sf "$TG/test/messages?format=lines&token=$BOT_TOKEN${1:+&chat=$1}"
+}
+
+tg_events() {
+    curl -sf "$TG/test/events?token=$BOT_TOKEN${1:+&chat=$1}"
 }
 
 tg_fault() {
