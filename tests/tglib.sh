@@ -20,6 +20,9 @@
 #                            "close":true,"delay_ms":..,"html":true,"chat_id":..}
 #   wait_log PATTERN [N]     wait until $BOT_LOG has N (default 1) lines matching PATTERN
 #   psql_value SQL           one value from the test database
+#   answer_text NAME         a reply text of src/answer.c (`static const char NAME[] =`
+#                            with the literal alone on the next line), to compare
+#                            replies exactly; empty when there is none
 # Waits give up after TG_WAIT_S seconds (default 30): a limit for a failure, never a
 # speed requirement.
 
@@ -122,4 +125,8 @@ tg_fault() {
 
 psql_value() {
     psql -X -q -At -d "$DATABASE_URL" -c "$1"
+}
+
+answer_text() {
+    sed -n "/^static const char $1\[\] =\$/{n;s/^ *\"\(.*\)\";\$/\1/p;}" "$ROOT/src/answer.c"
 }
