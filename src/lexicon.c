@@ -290,7 +290,7 @@ static void tag_word(lexicon *lx, const struct tok *t, struct lex_item *it)
         lexicon_stem(lx, t->s, t->len, stem, sizeof stem - 2);
         e = strmap_get(lx->open, stem, strlen(stem));
         if (!e) {
-            snprintf(it->tag, sizeof it->tag, "w:%s", stem);
+            snprintf(it->tag, sizeof it->tag, "w:%.*s", (int)sizeof it->tag - 3, stem);
             return;
         }
     }
