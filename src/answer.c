@@ -36,6 +36,13 @@ struct answerer {
 
 /* ==== What users read ==== */
 
+/* The apologies for a failed backend, each on its own line: the end-to-end tests read
+ * them here to compare the bot's replies exactly. */
+static const char db_apology[] =
+    "Не получилось обратиться к базе данных. Попробуйте позже.";
+static const char llm_apology[] =
+    "Сейчас могу ответить только на стандартные вопросы: попробуйте спросить проще или позже.";
+
 static const char hint[] =
     " Спросите, например: «Сколько видео набрали больше 10 000 просмотров?» или "
     "«На сколько просмотров выросли все видео 28 ноября 2025?»";
@@ -196,7 +203,7 @@ static int prefix_is_unique(answerer *a, const struct spec *s, struct answer_res
                        value, sizeof value)) {
         fprintf(stderr, "answer: %s\n", db_errmsg(a->reader));
         buf_adds(&a->why, db_errmsg(a->reader));
-        set_reply(r, ANSWER_BACKEND, "Не получилось обратиться к базе данных. Попробуйте позже.");
+        set_reply(r, ANSWER_BACKEND, db_apology);
         rc = -1;
     } else if (strcmp(value, "0") && strcmp(value, "1")) {
         set_reply(r, ANSWER_UNSUPPORTED,
@@ -234,7 +241,7 @@ static void run_spec(answerer *a, const struct spec *s, struct answer_result *r)
                            value, sizeof value)) {
             fprintf(stderr, "answer: %s\n", db_errmsg(a->reader));
             buf_adds(&a->why, db_errmsg(a->reader));
-            set_reply(r, ANSWER_BACKEND, "Не получилось обратиться к базе данных. Попробуйте позже.");
+            set_reply(r, ANSWER_BACKEND, db_apology);
         } else {
             set_reply(r, ANSWER_OK, value);
         }
@@ -281,8 +288,7 @@ static int ask_llm(answerer *a, const char *text, size_t len, int64_t now, struc
         not_understood(r, &a->nr.unknown);
     } else {
         buf_adds(&a->why, llm_errmsg(a->llm));
-        set_reply(r, ANSWER_BACKEND, "Сейчас могу ответить только на стандартные вопросы: "
-                                     "попробуйте спросить проще или позже.");
+        set_reply(r, ANSWER_BACKEND, llm_apology);
     }
     buf_release(&json);
     buf_release(&why);
