@@ -14,11 +14,7 @@ t_init bot_engine
 . "$ROOT/tests/tglib.sh"
 . "$ROOT/tests/e2e/llmfake.bash"
 
-t_pg_up
-vabot db init >/dev/null 2>&1 || { t_fail "db init" "$(vabot db init 2>&1 | tail -1)"; t_done; exit; }
-gzip -dc "$ROOT/tests/data/videos.json.gz" >"$T/videos.json"
-vabot db load "$T/videos.json" >/dev/null 2>"$T/load.err" ||
-    { t_fail "load the calibrated dataset" "$(cat "$T/load.err")"; t_done; exit; }
+t_calibrated_db
 tg_up
 fake_up
 # The data ends on 1 Dec 2025: "now" just after it, as when the checkers ran.

@@ -6,10 +6,7 @@
 t_init llm_answers
 . "$ROOT/tests/e2e/llmfake.bash"
 fake_up
-t_pg_up
-vabot db init >/dev/null 2>&1 || { t_fail "db init" "$(vabot db init 2>&1)"; t_done; exit; }
-gzip -dc "$ROOT/tests/data/videos.json.gz" >"$T/videos.json"
-vabot db load "$T/videos.json" 2>"$T/load.err" || { t_fail "load calibrated data" "$(cat "$T/load.err")"; t_done; exit; }
+t_calibrated_db
 export VABOT_NOW=2025-12-01T12:00:00Z
 PSQL="psql -X -q -At -d $DATABASE_URL"
 sql() { $PSQL -c "$1"; }
