@@ -285,9 +285,9 @@ static void tag_special(const struct tok *t, struct lex_item *it)
 static void tag_word(lexicon *lx, const struct tok *t, struct lex_item *it)
 {
     const struct entry *e = strmap_get(lx->closed, t->s, t->len);
-    char stem[LEX_TAG_MAX];
+    char stem[LEX_TAG_MAX - 2]; /* room for the "w:" prefix in the tag */
     if (!e && t->kind == TOK_WORD) {
-        lexicon_stem(lx, t->s, t->len, stem, sizeof stem - 2);
+        lexicon_stem(lx, t->s, t->len, stem, sizeof stem);
         e = strmap_get(lx->open, stem, strlen(stem));
         if (!e) {
             snprintf(it->tag, sizeof it->tag, "w:%s", stem);
