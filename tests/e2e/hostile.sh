@@ -230,4 +230,11 @@ t_eq "every word of the logged SQL is the generator's" "$bad" ""
 t_eq "logged SQL: only for answered questions" \
     "$($PSQL -c "SELECT count(*) FROM query_log WHERE sql IS NOT NULL AND source = 'none'")" 0
 t_eq "the data, tables and roles are as they were" "$(state)" "$BEFORE"
+
+# A query log that refuses every row, as a full disk would: answering goes on.
+$PSQL -c 'ALTER TABLE query_log ADD CONSTRAINT refuse_all CHECK (false) NOT VALID'
+t_eq "a failing query log: still answered" "$(vabot ask --no-llm "Сколько всего видео есть в системе?" 2>"$T/err")" "$N"
+grep -q '^qlog: ' "$T/err" && t_ok "a failing query log: one line says so" ||
+    t_fail "a failing query log: one line says so" "$(cat "$T/err")"
+$PSQL -c 'ALTER TABLE query_log DROP CONSTRAINT refuse_all'
 t_done

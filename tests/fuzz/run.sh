@@ -27,7 +27,7 @@ if [ -z "$names" ]; then
 fi
 
 build() {
-    make --no-print-directory FUZZ=1 "$out/libvabot.a" >"$out/build.log" 2>&1 || return 1
+    make --no-print-directory -j"$jobs" FUZZ=1 "$out/libvabot.a" >"$out/build.log" 2>&1 || return 1
     for n in $names; do
         [ -f "tests/fuzz/fuzz_$n.c" ] || { echo "fuzz: no target tests/fuzz/fuzz_$n.c" >>"$out/build.log"; return 1; }
         [ "$out/fuzz_$n" -nt "tests/fuzz/fuzz_$n.c" ] && [ "$out/fuzz_$n" -nt "$out/libvabot.a" ] &&
