@@ -33,7 +33,8 @@ build() {
         [ "$out/fuzz_$n" -nt "tests/fuzz/fuzz_$n.c" ] && [ "$out/fuzz_$n" -nt "$out/libvabot.a" ] &&
             ! [ tests/fuzz/speccheck.h -nt "$out/fuzz_$n" ] && continue
         # shellcheck disable=SC2046,SC2086
-        clang -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer $SAN -Isrc \
+        clang -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -g -O1 \
+            -fno-omit-frame-pointer $SAN -Isrc \
             $(pkg-config --cflags $PKGS) "tests/fuzz/fuzz_$n.c" "$out/libvabot.a" \
             $(pkg-config --libs $PKGS) -lstemmer -lpthread -lm -o "$out/fuzz_$n" \
             >>"$out/build.log" 2>&1 || return 1
