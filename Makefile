@@ -24,6 +24,14 @@ LDFLAGS  += -fsanitize=address,undefined
 BUILD     = build/san
 endif
 
+# ==== libFuzzer (FUZZ=1): instrumented objects in one archive for tests/fuzz/run.sh ====
+ifeq ($(FUZZ),1)
+CC        = clang
+CFLAGS   += -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined \
+            -fno-sanitize-recover=all
+BUILD     = build/fuzz
+endif
+
 SRC      := $(wildcard src/*.c)
 OBJ      := $(SRC:src/%.c=$(BUILD)/obj/%.o)
 LIBOBJ   := $(filter-out $(BUILD)/obj/main.o,$(OBJ))
@@ -57,6 +65,11 @@ unit: $(UNIT_BIN)
 $(BUILD)/bench_rules: bench/bench_rules.c $(LIBOBJ)
 	@$(if $(V),,echo "  BENCH   $@")
 	$(Q)$(CC) $(CPPFLAGS) $(PKGCFLAGS) -Isrc $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJ) $(PKGLIBS)
+
+# Everything but main, for the fuzz targets: each links only what it uses.
+$(BUILD)/libvabot.a: $(LIBOBJ)
+	@$(if $(V),,echo "  AR      $@")
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 -include $(OBJ:.o=.d)
 
@@ -95,7 +108,7 @@ bench-sharded: deps
 	@$(MAKE) --no-print-directory all
 	@bench/sharded.sh
 
-fuzz: deps
+fuzz: deps-test
 	@tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
 
 clean:

@@ -8,11 +8,14 @@
 #include "buf.h"
 #include "xalloc.h"
 
-/* conninfo is the user's connection string; user and options, when set, override
- * what it says; on_connect runs after every (re)connect. All owned by the handle. */
+/* conninfo is the user's connection string; user, password and options, when set,
+ * override what it says. A reader handle (db_open_reader) runs every statement in a
+ * read-only transaction that it rolls back. All owned by the handle; the password is
+ * wiped before it is freed. */
 struct db {
     PGconn *conn;
-    char *conninfo, *user, *options, *on_connect;
+    char *conninfo, *user, *password, *options;
+    int reader;
     char err[512];
 };
 
@@ -22,42 +25,43 @@ static void set_err(db *d, const char *what, const char *msg)
     snprintf(d->err, sizeof d->err, "db: %s%s%.*s", what, msg ? ": " : "", (int)n, msg ? msg : "");
 }
 
+static void wipe_free(char *s)
+{
+    if (!s)
+        return;
+    for (volatile char *p = s; *p; p++)
+        *p = 0;
+    free(s);
+}
+
 static int connect_now(db *d)
 {
     if (d->conn)
         PQfinish(d->conn);
-    const char *keys[] = {"dbname", "user", "options", "application_name", NULL};
-    const char *vals[] = {d->conninfo, d->user, d->options, "vabot", NULL};
+    const char *keys[] = {"dbname", "user", "password", "options", "application_name", NULL};
+    const char *vals[] = {d->conninfo, d->user, d->password, d->options, "vabot", NULL};
     d->conn = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(d->conn) != CONNECTION_OK) {
         set_err(d, "cannot connect", PQerrorMessage(d->conn));
         return -1;
     }
     /* All times are exchanged in UTC whatever the server's default zone is. */
-    struct buf sql = BUF_INIT;
-    buf_adds(&sql, "SET TimeZone = 'UTC'");
-    if (d->on_connect)
-        buf_addf(&sql, "; %s", d->on_connect);
-    int rc = 0;
-    for (PGresult *r = PQexec(d->conn, buf_str(&sql)); r; r = PQgetResult(d->conn)) {
-        if (rc == 0 && PQresultStatus(r) != PGRES_COMMAND_OK) {
-            set_err(d, "cannot set up the session", PQresultErrorMessage(r));
-            rc = -1;
-        }
-        PQclear(r);
-    }
-    buf_release(&sql);
+    PGresult *r = PQexec(d->conn, "SET TimeZone = 'UTC'");
+    int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+    if (rc)
+        set_err(d, "cannot set up the session", PQresultErrorMessage(r));
+    PQclear(r);
     return rc;
 }
 
-static db *open_with(const char *conninfo, const char *user, const char *options,
-                     const char *on_connect, char *err, size_t errlen)
+static db *open_with(const char *conninfo, const char *user, const char *password,
+                     const char *options, char *err, size_t errlen)
 {
     db *d = xcalloc(1, sizeof *d);
     d->conninfo = xstrdup(conninfo ? conninfo : "");
     d->user = user ? xstrdup(user) : NULL;
+    d->password = password ? xstrdup(password) : NULL;
     d->options = options ? xstrdup(options) : NULL;
-    d->on_connect = on_connect ? xstrdup(on_connect) : NULL;
     if (connect_now(d)) {
         snprintf(err, errlen, "%s", d->err);
         db_close(d);
@@ -71,23 +75,45 @@ db *db_open(const char *conninfo, char *err, size_t errlen)
     return open_with(conninfo, NULL, NULL, NULL, err, errlen);
 }
 
-/* The reader logs in as vabot_reader where the server lets it (trust on a local
- * socket, or a password in PGPASSFILE); otherwise it keeps the owner's login and
- * switches role after every connect. Either way every transaction is read-only and
- * bounded by statement_timeout, and the role itself has no right to write. */
+/* The reader's password that `vabot db init` made (sql/roles.sql), read through an
+ * owner connection; "" when there is none, as where the server trusts local logins. */
+static void reader_password(const char *conninfo, char *out, size_t cap)
+{
+    char err[512];
+    out[0] = '\0';
+    db *o = db_open(conninfo, err, sizeof err);
+    if (!o)
+        return;
+    PGresult *r = PQexec(o->conn, "SELECT password FROM reader_login");
+    if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
+        snprintf(out, cap, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    db_close(o);
+}
+
+/* The reader logs in as vabot_reader, and as nobody else. A session that logged in as
+ * the owner and switched with SET ROLE could be switched back by the SQL it runs
+ * (RESET ROLE, set_config('role', 'none', false)) and then write, or, as a superuser,
+ * run COPY ... TO PROGRAM; a session that logged in as the reader can never hold
+ * more than the reader's rights. */
 db *db_open_reader(const char *conninfo, int timeout_ms, char *err, size_t errlen)
 {
-    char options[160], on_connect[200];
+    char options[160], password[128];
     snprintf(options, sizeof options,
              "-c default_transaction_read_only=on -c statement_timeout=%d", timeout_ms);
-    db *d = open_with(conninfo, DB_READER_ROLE, options, NULL, err, errlen);
-    if (d)
+    reader_password(conninfo, password, sizeof password);
+    db *d = open_with(conninfo, DB_READER_ROLE, password[0] ? password : NULL, options, err,
+                      errlen);
+    for (volatile char *p = password; p < password + sizeof password; p++)
+        *p = 0;
+    if (d) {
+        d->reader = 1;
         return d;
-    snprintf(on_connect, sizeof on_connect, "SET ROLE %s", DB_READER_ROLE);
-    d = open_with(conninfo, NULL, options, on_connect, err, errlen);
-    if (!d)
-        snprintf(err + strlen(err), errlen - strlen(err), " (run `vabot db init` first)");
-    return d;
+    }
+    size_t n = strlen(err);
+    snprintf(err + n, errlen - n, " (the query path logs in as %s only: run `vabot db init`, "
+             "and let that role log in, see sql/roles.sql)", DB_READER_ROLE);
+    return NULL;
 }
 
 void db_close(db *d)
@@ -98,8 +124,8 @@ void db_close(db *d)
         PQfinish(d->conn);
     free(d->conninfo);
     free(d->user);
+    wipe_free(d->password);
     free(d->options);
-    free(d->on_connect);
     free(d);
 }
 
@@ -155,13 +181,53 @@ int db_exec_file(db *d, const char *path)
     return rc;
 }
 
+/* One statement of a reader: BEGIN READ ONLY, the statement, ROLLBACK, sent as one
+ * pipeline (one round trip). Whatever the statement changes in its session (a
+ * set_config of default_transaction_read_only, statement_timeout, search_path or role,
+ * a temporary table) is rolled back with it, so no statement can prepare the ground
+ * for the next one, and nothing it does is ever committed. Returns the statement's
+ * result, or the first error, or NULL when nothing could be sent. */
+static PGresult *exec_read_only(PGconn *c, const char *sql, int nparams, const char *const *params)
+{
+    PGresult *keep = NULL, *r;
+    int sent = PQenterPipelineMode(c) &&
+               PQsendQueryParams(c, "BEGIN READ ONLY", 0, NULL, NULL, NULL, NULL, 0) &&
+               PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 0) &&
+               PQsendQueryParams(c, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) &&
+               PQpipelineSync(c);
+    /* Each statement's results end with a NULL; the sync's result comes last. */
+    for (int stmt = 0; sent && stmt < 4;) {
+        if (!(r = PQgetResult(c))) {
+            if (PQstatus(c) != CONNECTION_OK)
+                break;
+            stmt++;
+            continue;
+        }
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_PIPELINE_SYNC) {
+            PQclear(r);
+            break;
+        }
+        if (!keep && (stmt == 1 || st == PGRES_FATAL_ERROR))
+            keep = r;
+        else
+            PQclear(r);
+    }
+    PQexitPipelineMode(c);
+    /* An error skips the pipeline's ROLLBACK and leaves the transaction open. */
+    if (PQtransactionStatus(c) == PQTRANS_INERROR || PQtransactionStatus(c) == PQTRANS_INTRANS)
+        PQclear(PQexec(c, "ROLLBACK"));
+    return keep;
+}
+
 int db_query_value(db *d, const char *sql, int nparams, const char *const *params, char *out,
                    size_t outlen)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         if (db_ensure(d))
             return -1;
-        PGresult *r = PQexecParams(d->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        PGresult *r = d->reader ? exec_read_only(d->conn, sql, nparams, params)
+                                : PQexecParams(d->conn, sql, nparams, NULL, params, NULL, NULL, 0);
         if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 1) {
             snprintf(out, outlen, "%s", PQgetvalue(r, 0, 0));
             PQclear(r);
@@ -171,7 +237,8 @@ int db_query_value(db *d, const char *sql, int nparams, const char *const *param
         if (PQresultStatus(r) == PGRES_TUPLES_OK)
             set_err(d, "query did not return exactly one value", NULL);
         else
-            set_err(d, lost ? "connection lost" : "query failed", PQresultErrorMessage(r));
+            set_err(d, lost ? "connection lost" : "query failed",
+                    r ? PQresultErrorMessage(r) : PQerrorMessage(d->conn));
         PQclear(r);
         if (!lost)
             return -2;
@@ -184,7 +251,7 @@ int db_init_schema(db *d, const char *schema_path, const char *roles_path)
     if (db_exec_file(d, schema_path))
         return -1;
     if (roles_path && db_exec_file(d, roles_path))
-        fprintf(stderr, "vabot: warning: %s; the query path will use the owner's role\n",
-                d->err);
+        fprintf(stderr, "vabot: warning: %s; without role %s, questions cannot be answered\n",
+                d->err, DB_READER_ROLE);
     return 0;
 }

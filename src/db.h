@@ -3,8 +3,10 @@
  * A db handle wraps one PGconn and remembers its conninfo, so that a handle whose
  * server went away reconnects on the next call. Two kinds are opened:
  *   db_open()        the owner connection: schema, loading, bookkeeping tables;
- *   db_open_reader() the query path: role vabot_reader (SELECT on the two data
- *                    tables only), read-only transactions and a statement timeout.
+ *   db_open_reader() the query path: logs in as role vabot_reader (SELECT on the two
+ *                    data tables only; never the owner's login with SET ROLE), runs
+ *                    each statement in a read-only transaction that it rolls back, under
+ *                    a statement timeout.
  * Ownership: db_open* copy their arguments; db_close() frees (NULL is fine).
  * Errors: functions return 0 or a negative value; db_errmsg() describes the last
  * failure in one line, without the password. A handle is used by one thread. */

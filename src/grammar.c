@@ -144,7 +144,11 @@ static int compile_rule(grammar *g, struct rule *r, struct src *s)
         snprintf(what, sizeof what, "rule %s: %s at offset %zu", r->name, (char *)msg, (size_t)erroff);
         return src_fail(s, what);
     }
-    pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE); /* without JIT it still works, slower */
+    /* Without JIT it still works, slower. VABOT_NO_JIT is for valgrind, which cannot
+     * follow JIT code: its wide reads past the end of a subject look like uses of
+     * uninitialised bytes. */
+    if (!getenv("VABOT_NO_JIT"))
+        pcre2_jit_compile(r->re, PCRE2_JIT_COMPLETE);
     return 0;
 }
 

@@ -305,9 +305,9 @@ static void from_entry(const struct entry *e, int date_next, struct lex_item *it
 static void tag_word(lexicon *lx, const struct tok *t, int date_next, struct lex_item *it)
 {
     const struct entry *e = strmap_get(lx->closed, t->s, t->len);
-    char stem[LEX_TAG_MAX];
+    char stem[LEX_TAG_MAX - 2]; /* room for the "w:" prefix in the tag */
     if (!e && t->kind == TOK_WORD) {
-        lexicon_stem(lx, t->s, t->len, stem, sizeof stem - 2);
+        lexicon_stem(lx, t->s, t->len, stem, sizeof stem);
         e = strmap_get(lx->open, stem, strlen(stem));
         if (!e) {
             snprintf(it->tag, sizeof it->tag, "w:%.*s", (int)sizeof it->tag - 3, stem);

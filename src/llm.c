@@ -14,6 +14,7 @@
 #include <curl/curl.h>
 
 #include "cfg.h"
+#include "text.h"
 #include "utc.h"
 #include "xalloc.h"
 
@@ -442,10 +443,15 @@ static int parse_api_error(struct llm_reply *r, long http, const cJSON *root)
         return 0;
     const char *code = json_str(e, "code"), *type = json_str(e, "type");
     const char *msg = json_str(e, "message");
-    snprintf(r->code, sizeof r->code, "%s", code ? code : type ? type : "unknown");
-    size_t n = msg ? strcspn(msg, "\r\n") : 0;
-    reply_set(r, LLM_EAPI, "http %ld %s: %.*s", http, r->code, (int)(n > 160 ? 160 : n),
-              msg ? msg : "");
+    /* Both end up in a one-line log entry: whatever the server sent, keep them so. */
+    struct buf b = BUF_INIT;
+    code = code && *code ? code : type && *type ? type : "unknown";
+    text_add_clean(&b, code, strlen(code), sizeof r->code - 1);
+    snprintf(r->code, sizeof r->code, "%s", buf_str(&b));
+    buf_reset(&b);
+    text_add_clean(&b, msg ? msg : "", msg ? strcspn(msg, "\r\n") : 0, 160);
+    reply_set(r, LLM_EAPI, "http %ld %s: %s", http, r->code, buf_str(&b));
+    buf_release(&b);
     return 1;
 }
 

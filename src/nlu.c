@@ -247,6 +247,13 @@ static int num_val(const struct val *v, int64_t *out)
     return 0;
 }
 
+/* Field by field: memcmp would also compare the padding after mode, which no
+ * initializer or assignment sets. */
+static int fcond_eq(const struct fcond *a, const struct fcond *b)
+{
+    return a->metric == b->metric && a->op == b->op && a->mode == b->mode && a->value == b->value;
+}
+
 static int add_cond(const nlu *n, struct frame *fr, const struct gram_fact *f, int is_has)
 {
     struct fcond c = {0, SPEC_OP_GT, MODE_AUTO, 0};
@@ -264,7 +271,7 @@ static int add_cond(const nlu *n, struct frame *fr, const struct gram_fact *f, i
     struct fcond *list = is_has ? fr->has : fr->conds;
     int *count = is_has ? &fr->nhas : &fr->nconds;
     for (int i = 0; i < *count; i++)
-        if (!memcmp(&list[i], &c, sizeof c))
+        if (fcond_eq(&list[i], &c))
             return 0; /* said twice, meant once ("... то есть ... стало меньше") */
     if (*count == MAX_CONDS)
         return conflict(fr, "too many conditions");

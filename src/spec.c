@@ -6,6 +6,7 @@
 
 #include <cJSON.h>
 
+#include "text.h"
 #include "utc.h"
 
 /* ==== Names ==== */
@@ -113,7 +114,7 @@ static void value_repr(const cJSON *v, struct buf *out)
         return;
     }
     size_t n = strlen(txt);
-    buf_add(out, txt, n > 60 ? 60 : n);
+    text_add_clean(out, txt, n, 60);
     if (n > 60)
         buf_adds(out, "...");
     cJSON_free(txt);
@@ -128,13 +129,17 @@ static int fail(struct pctx *c, const char *what, const cJSON *got)
     return -1;
 }
 
-/* Appends ".key" or "[i]" to the path for the duration of one member. */
+/* Appends ".key" or "[i]" to the path for the duration of one member. A key is any
+ * JSON string, so it is cleaned and shortened: errors are one line of UTF-8. */
 static size_t path_push(struct pctx *c, const char *key, int index)
 {
     size_t old = strlen(c->path);
-    if (key)
-        snprintf(c->path + old, sizeof c->path - old, "%s%s", old ? "." : "", key);
-    else
+    if (key) {
+        struct buf k = BUF_INIT;
+        text_add_clean(&k, key, strlen(key), 40);
+        snprintf(c->path + old, sizeof c->path - old, "%s%s", old ? "." : "", buf_str(&k));
+        buf_release(&k);
+    } else
         snprintf(c->path + old, sizeof c->path - old, "[%d]", index);
     return old;
 }

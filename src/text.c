@@ -96,6 +96,25 @@ int text_utf8_check(const char *s, size_t len, size_t *bad_at, const char **why)
     return 0;
 }
 
+void text_add_clean(struct buf *out, const char *s, size_t len, size_t max)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    const char *why;
+    size_t i = 0, n;
+    while (i < len) {
+        n = utf8_seq(u, len, i, &why);
+        if (i + (n ? n : 1) > max)
+            break;
+        int control = (n == 1 && (u[i] < 0x20 || u[i] == 0x7f)) ||
+                      (n == 2 && u[i] == 0xC2 && u[i + 1] < 0xA0); /* C0, DEL, C1 */
+        if (n && !control)
+            buf_add(out, s + i, n);
+        else
+            buf_addc(out, '?');
+        i += n ? n : 1;
+    }
+}
+
 /* Decodes the valid sequence at s[*i] and advances *i past it. */
 static uint32_t utf8_next(const unsigned char *s, size_t *i)
 {

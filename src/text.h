@@ -110,6 +110,12 @@ int text_prepare(struct text_doc *d, const char *raw, size_t len);
  * *bad_at and a short reason ("truncated sequence") in *why. */
 int text_utf8_check(const char *s, size_t len, size_t *bad_at, const char **why);
 
+/* Appends at most max bytes of s[0..len) to out as one printable line of valid UTF-8:
+ * control characters and bytes that are not UTF-8 become '?', and a character cut by
+ * max is dropped. For quoting outside text in error messages, which go to logs and
+ * back to the LLM (whose API refuses a request body that is not UTF-8). */
+void text_add_clean(struct buf *out, const char *s, size_t len, size_t max);
+
 /* Bytes between token i and token i + 1 in the normalized text (0 or 1); SIZE_MAX when
  * i + 1 is past the end. */
 size_t text_gap(const struct text_doc *d, size_t i);

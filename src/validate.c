@@ -4,14 +4,18 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "text.h"
 #include "utc.h"
 
 static int fail(struct buf *err, const char *path, const char *what, const char *got)
 {
     buf_reset(err);
     buf_addf(err, "%s: %s", path, what);
-    if (got)
-        buf_addf(err, " (got \"%.60s\")", got);
+    if (got) {
+        buf_adds(err, " (got \"");
+        text_add_clean(err, got, strlen(got), 60);
+        buf_adds(err, "\")");
+    }
     return -1;
 }
 

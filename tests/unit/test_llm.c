@@ -221,6 +221,22 @@ TEST(reply_api_errors)
     llm_reply_release(&r);
 }
 
+/* Found by tests/fuzz/fuzz_llm_reply.c (corpus files regress-code-with-control and
+ * regress-empty-code): the server's error code went into the one-line log as is. */
+TEST(reply_api_error_code_stays_one_line)
+{
+    struct llm_reply r;
+    CHECK_INT(parse(429, "{\"error\":{\"message\":\"a\\nb\",\"type\":\"requests\","
+                         "\"code\":\"rate\\nlimit\\u001f\"}}", &r), LLM_EAPI);
+    CHECK_STR(r.code, "rate?limit?");
+    CHECK_STR(r.why, "http 429 rate?limit?: a");
+    llm_reply_release(&r);
+    CHECK_INT(parse(401, "{\"error\":{\"message\":\"no\",\"type\":\"auth\",\"code\":\"\"}}", &r),
+              LLM_EAPI);
+    CHECK_STR(r.code, "auth");
+    llm_reply_release(&r);
+}
+
 TEST(reply_garbage)
 {
     struct llm_reply r;
@@ -346,6 +362,7 @@ int main(void)
     RUN(reply_success);
     RUN(reply_without_a_spec);
     RUN(reply_api_errors);
+    RUN(reply_api_error_code_stays_one_line);
     RUN(reply_garbage);
     RUN(scrub_hides_keys);
     RUN(breaker_opens_after_n_failures_and_probes_after_cooldown);

@@ -432,6 +432,27 @@ TEST(a_doc_is_reused_without_growing)
     text_doc_release(&d);
 }
 
+static const char *clean(const char *s, size_t len, size_t max)
+{
+    static struct buf b = BUF_INIT;
+    buf_reset(&b);
+    text_add_clean(&b, s, len, max);
+    return buf_str(&b);
+}
+
+/* Quoting outside text in an error message: one printable line of valid UTF-8. */
+TEST(add_clean_keeps_one_line_of_utf8)
+{
+    CHECK_STR(clean("views_count", 11, 60), "views_count");
+    CHECK_STR(clean("a\nb\rc\td\x7f", 8, 60), "a?b?c?d?");
+    CHECK_STR(clean("x\0y", 3, 60), "x?y");
+    CHECK_STR(clean("\xd0\xbf\xd1\x80\xd0", 5, 60), "пр?");      /* truncated sequence */
+    CHECK_STR(clean("\xff\xc0\x80ok", 5, 60), "???ok");               /* invalid, overlong */
+    CHECK_STR(clean("\xc2\x85x", 3, 60), "?x");                        /* C1 control (NEL) */
+    CHECK_STR(clean("\xd0\xbf\xd1\x80\xd0\xb8", 6, 5), "пр");       /* a cut drops a character */
+    CHECK_STR(clean("abc", 3, 0), "");
+}
+
 int main(void)
 {
     RUN(utf8_accepts_valid_text);
@@ -449,5 +470,6 @@ int main(void)
     RUN(ten_thousand_digits_overflow_cleanly);
     RUN(emoji_and_bidi_marks);
     RUN(a_doc_is_reused_without_growing);
+    RUN(add_clean_keeps_one_line_of_utf8);
     return th_finish();
 }

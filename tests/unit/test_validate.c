@@ -3,6 +3,7 @@
 
 #include "sqlgen.h"
 #include "testhelp.h"
+#include "text.h"
 #include "validate.h"
 
 /* Validates json; returns the error text ("" when accepted). */
@@ -66,6 +67,33 @@ TEST(structure)
             "filters.hours_after_publication: hours out of range");
     REJECTS("{\"table\":\"videos\",\"aggregation\":\"count\",\"filters\":{\"sql\":\"DROP TABLE videos\"}}",
             "filters.sql: unknown key");
+}
+
+/* Found by tests/fuzz/fuzz_validate.c (corpus file regress-key-with-newline): a key or a
+ * value with a newline, a control byte or bytes that are not UTF-8 went into the error
+ * as is, and the error goes to the log and back to the LLM. */
+TEST(errors_are_one_clean_line)
+{
+    const char *bad[] = {
+        "{\"tab\nle\":\"videos\"}",
+        "{\"table\":\"videos\",\"aggregation\":\"count\",\"filters\":{\"x\\u0001\\ud800\":1}}",
+        "{\"table\":\"videos\",\"aggregation\":\"count\",\"filters\":{\"creator_ids\":[\"a\nb\"]}}",
+        "{\"table\":\"v\xff\xfe\",\"aggregation\":\"count\"}",
+        "{\"table\":\"\xd0\xb2\xd0\xb8\xd0\xb4\xd0\xb5\xd0\xbe\xd0\xb2\xd0\xb8\xd0\xb4\xd0\xb5\xd0\xbe"
+        "\xd0\xb2\xd0\xb8\xd0\xb4\xd0\xb5\xd0\xbe\xd0\xb2\xd0\xb8\xd0\xb4\xd0\xb5\xd0\xbe\xd0\xb2\xd0\xb8"
+        "\xd0\xb4\xd0\xb5\xd0\xbe\xd0\xb2\xd0\xb8\xd0\xb4\xd0\xb5\xd0\xbe\xd0\xb2\xd0\xb8\xd0\xb4\xd0\xb5"
+        "\xd0\xbe\xd0\xb2\xd0\xb8\xd0\xb4\xd0\xb5\xd0\xbe\",\"aggregation\":\"count\"}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        const char *v = verdict(bad[i]);
+        size_t at;
+        const char *why;
+        CHECK(*v != '\0');
+        CHECK(text_utf8_check(v, strlen(v), &at, &why) == 0);
+        for (const char *p = v; *p; p++)
+            CHECK((unsigned char)*p >= 0x20 && *p != 0x7f);
+    }
+    REJECTS("{\"tab\nle\":\"videos\"}", "tab?le: unknown key");
 }
 
 TEST(oversized_arrays)
@@ -361,6 +389,7 @@ TEST(mutants_are_rejected_or_whitelisted)
 int main(void)
 {
     RUN(structure);
+    RUN(errors_are_one_clean_line);
     RUN(oversized_arrays);
     RUN(semantics);
     RUN(ids);
