@@ -8,11 +8,24 @@
 #include "buf.h"
 #include "xalloc.h"
 
+/* Prepared statements: the query path sends a few SQL texts again and again (one per
+ * shape of spec), so db_query_value() prepares each once per connection and from then on
+ * only binds and executes it, saving the parse and analysis an unnamed statement repeats
+ * every time (bench/results.md). The reader keeps custom plans (plan_cache_mode), so
+ * each execution is still planned for its values: a generic plan could not use a
+ * partial index. The cache empties on reconnect. */
+#define STMT_MAX 64
+
 /* conninfo is the user's connection string; user and options, when set, override
- * what it says; on_connect runs after every (re)connect. All owned by the handle. */
+ * what it says; on_connect runs after every (re)connect. stmt holds the SQL of the
+ * statements prepared on this connection, stmt[i] named "vabot_i"; no_stmt is set
+ * when the server lost one behind our back (a transaction-pooling proxy does that),
+ * and statements then stay unnamed. All owned by the handle. */
 struct db {
     PGconn *conn;
     char *conninfo, *user, *options, *on_connect;
+    char *stmt[STMT_MAX];
+    int nstmt, no_stmt;
     char err[512];
 };
 
@@ -22,10 +35,18 @@ static void set_err(db *d, const char *what, const char *msg)
     snprintf(d->err, sizeof d->err, "db: %s%s%.*s", what, msg ? ": " : "", (int)n, msg ? msg : "");
 }
 
+static void forget_statements(db *d)
+{
+    for (int i = 0; i < d->nstmt; i++)
+        free(d->stmt[i]);
+    d->nstmt = 0;
+}
+
 static int connect_now(db *d)
 {
     if (d->conn)
         PQfinish(d->conn);
+    forget_statements(d);
     const char *keys[] = {"dbname", "user", "options", "application_name", NULL};
     const char *vals[] = {d->conninfo, d->user, d->options, "vabot", NULL};
     d->conn = PQconnectdbParams(keys, vals, 1);
@@ -79,7 +100,8 @@ db *db_open_reader(const char *conninfo, int timeout_ms, char *err, size_t errle
 {
     char options[160], on_connect[200];
     snprintf(options, sizeof options,
-             "-c default_transaction_read_only=on -c statement_timeout=%d", timeout_ms);
+             "-c default_transaction_read_only=on -c statement_timeout=%d"
+             " -c plan_cache_mode=force_custom_plan", timeout_ms);
     db *d = open_with(conninfo, DB_READER_ROLE, options, NULL, err, errlen);
     if (d)
         return d;
@@ -100,6 +122,7 @@ void db_close(db *d)
     free(d->user);
     free(d->options);
     free(d->on_connect);
+    forget_statements(d);
     free(d);
 }
 
@@ -155,13 +178,56 @@ int db_exec_file(db *d, const char *path)
     return rc;
 }
 
+/* The name of sql's prepared statement, preparing it on first use; 0 when it runs
+ * unnamed instead (statements off, or the server would not prepare it: running it
+ * unnamed then reports why). */
+static int statement(db *d, const char *sql, int nparams, char *name, size_t cap)
+{
+    int i = 0;
+    if (d->no_stmt)
+        return 0;
+    while (i < d->nstmt && strcmp(d->stmt[i], sql))
+        i++;
+    snprintf(name, cap, "vabot_%d", i);
+    if (i < d->nstmt)
+        return 1;
+    if (d->nstmt == STMT_MAX) {
+        PQclear(PQexec(d->conn, "DEALLOCATE ALL"));
+        forget_statements(d);
+        snprintf(name, cap, "vabot_0");
+    }
+    PGresult *r = PQprepare(d->conn, name, sql, nparams, NULL);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (state && !strcmp(state, "42P05")) /* "already exists": not ours to manage */
+        d->no_stmt = 1;
+    PQclear(r);
+    if (ok)
+        d->stmt[d->nstmt++] = xstrdup(sql);
+    return ok;
+}
+
+static PGresult *run(db *d, const char *sql, int nparams, const char *const *params)
+{
+    char name[32];
+    if (!statement(d, sql, nparams, name, sizeof name))
+        return PQexecParams(d->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    PGresult *r = PQexecPrepared(d->conn, name, nparams, params, NULL, NULL, 0);
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (!state || strcmp(state, "26000")) /* 26000: no such prepared statement */
+        return r;
+    PQclear(r);
+    d->no_stmt = 1;
+    return PQexecParams(d->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+}
+
 int db_query_value(db *d, const char *sql, int nparams, const char *const *params, char *out,
                    size_t outlen)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         if (db_ensure(d))
             return -1;
-        PGresult *r = PQexecParams(d->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        PGresult *r = run(d, sql, nparams, params);
         if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 1) {
             snprintf(out, outlen, "%s", PQgetvalue(r, 0, 0));
             PQclear(r);
