@@ -54,6 +54,12 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/testhelp.h $(LIBOBJ)
 
 unit: $(UNIT_BIN)
 
+# ==== bench helpers: tools under bench/ linked like the unit tests (never part of test) ====
+$(BUILD)/bench/%: bench/%.c $(LIBOBJ)
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  BENCH   $@")
+	$(Q)$(CC) $(CPPFLAGS) $(PKGCFLAGS) -Isrc $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJ) $(PKGLIBS)
+
 -include $(OBJ:.o=.d)
 
 deps:
@@ -83,11 +89,13 @@ banned:
 	@! grep -nE '\b($(BANNED))[[:space:]]*\(' src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c 2>/dev/null \
 	  || { echo "banned functions used (see above)"; exit 1; }
 
-bench: deps
-	@$(MAKE) --no-print-directory all
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/qbench
 	@bench/run.sh
 
-bench-sharded: deps
+bench-sharded:
+	@scripts/deps.sh bench
 	@$(MAKE) --no-print-directory all
 	@bench/sharded.sh
 
