@@ -96,7 +96,7 @@ bench:
 
 bench-sharded:
 	@scripts/deps.sh bench
-	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/qbench
 	@bench/sharded.sh
 
 fuzz: deps

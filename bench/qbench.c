@@ -13,8 +13,8 @@
  *            unnamed as their drivers do (compare with "unnamed" for the shape alone).
  * ours, unnamed and peer take turns in one loop, so all three see the same load on a shared
  * machine, for N rounds; the peer's SQL drops out once it has taken MS milliseconds, and
- * the loop ends after 2 x MS (always at least MIN_ROUNDS). The first round only warms up
- * and fetches the values, which must agree.
+ * ours (with unnamed) likewise ends the loop early (each side gets at least MIN_ROUNDS
+ * samples). The first round only warms up and fetches the values, which must agree.
  * Prints one tab-separated line per class (the header says which column is which).
  * --explain writes EXPLAIN ANALYZE of our SQL for each class to FILE as Markdown.
  * --plain makes our SQL without the rollups (SQLGEN_NO_ROLLUPS): with the indexes of
@@ -180,16 +180,22 @@ static int run_unnamed(PGconn *conn, const char *sql, int nparams, char *const *
     return ok ? 0 : -1;
 }
 
-/* peer_ms: time spent in the peer's SQL so far, which stops sampling it once it has
- * used its budget (a seq scan of millions of rows must not starve our samples). */
+/* ours_ms and peer_ms: time spent in each so far. Each side stops at its budget (after
+ * MIN_ROUNDS samples), so a peer's seq scan of millions of rows never starves our
+ * samples, and ours stops early only when ours is slow too. */
 struct db_times {
     struct samples ours, unnamed, peer;
     char ours_value[DB_VALUE_MAX], peer_value[DB_VALUE_MAX];
-    double peer_ms;
+    double ours_ms, peer_ms;
 };
 
-/* One round: ours, unnamed, then the peer's SQL while it is within budget, each timed.
- * Round 0 keeps the values instead. */
+static int spent(const struct samples *s, double ms, double budget_ms)
+{
+    return s->n >= MIN_ROUNDS && ms > budget_ms;
+}
+
+/* One round: ours and unnamed, then the peer's SQL while it is within budget, each
+ * timed. Round 0 keeps the values instead. */
 static int db_round(db *d, const struct qclass *c, const struct sqlgen_query *q, long round,
                     double budget_ms, struct db_times *t)
 {
@@ -204,11 +210,12 @@ static int db_round(db *d, const struct qclass *c, const struct sqlgen_query *q,
     if (run_unnamed(db_conn(d), buf_str(&q->sql), q->nparams, q->params, v, sizeof v))
         return -1;
     double t2 = now_ms();
+    t->ours_ms += t2 - t0;
     if (round > 0) {
         add_sample(&t->ours, t1 - t0);
         add_sample(&t->unnamed, t2 - t1);
     }
-    if (round > MIN_ROUNDS && t->peer_ms > budget_ms)
+    if (spent(&t->peer, t->peer_ms, budget_ms))
         return 0;
     if (run_unnamed(db_conn(d), c->peer, 0, NULL, v, sizeof v))
         return -1;
@@ -224,13 +231,10 @@ static int db_round(db *d, const struct qclass *c, const struct sqlgen_query *q,
 static int time_db(db *d, const struct qclass *c, const struct sqlgen_query *q,
                    const struct opts *o, struct db_times *t)
 {
-    double start = now_ms();
-    for (long round = 0; round <= o->runs; round++) {
+    for (long round = 0; round <= o->runs && !spent(&t->ours, t->ours_ms, (double)o->budget_ms);
+         round++)
         if (db_round(d, c, q, round, (double)o->budget_ms, t))
             return -1;
-        if (round >= MIN_ROUNDS && now_ms() - start > 2.0 * (double)o->budget_ms)
-            break;
-    }
     return 0;
 }
 

@@ -3,9 +3,8 @@
 # them all to bench/results.md (BENCH_RESULTS=FILE writes elsewhere). Never part of
 # `make test`: it reports figures and ratios and judges nothing.
 #
-# For each scale (default 1 10 100): a videos.json of that scale, from the calibrated
-# generator when it sits next to the repository (../shared/data/gen_videos.py, or
-# GEN_VIDEOS=PATH), else from bench/replicate.py over tests/data/videos.json.gz; then
+# For each scale (default 1 10 100): a videos.json of that scale (bench/data.sh: the
+# calibrated generator when it is there, else bench/replicate.py), then
 #   ingest     bench/load.sh: `vabot db load` against `psql \copy` of the same rows;
 #   answering  bench/qbench: one question of every query class (bench/classes.tsv), the
 #              rule path, our SQL and the SQL peers write, p50/p99 in milliseconds.
@@ -44,28 +43,6 @@ export DATABASE_URL VABOT
 PSQL="psql -X -q -At -v ON_ERROR_STOP=1 -d $DATABASE_URL"
 STARTED=$(date +%s)
 
-# The calibrated generator: next to the repository as in the issue (../shared), or two
-# levels up for a git worktree under a directory of worktrees.
-GEN=${GEN_VIDEOS:-}
-for g in "$ROOT/../shared/data/gen_videos.py" "$ROOT/../../shared/data/gen_videos.py"; do
-    [ -z "$GEN" ] && [ -f "$g" ] && GEN=$g
-done
-if [ -n "$GEN" ]; then
-    SOURCE="the calibrated generator (gen_videos.py --scale N)"
-else
-    SOURCE="bench/replicate.py: tests/data/videos.json.gz and N-1 copies with new ids"
-    echo "bench: the calibrated generator (../shared/data/gen_videos.py) is not here;" \
-        "scaling tests/data/videos.json.gz with bench/replicate.py instead" >&2
-fi
-
-make_data() { # SCALE FILE
-    if [ -n "$GEN" ]; then
-        python3 "$GEN" -o "$2" --scale "$1" >/dev/null
-    else
-        python3 "$ROOT/bench/replicate.py" "$ROOT/tests/data/videos.json.gz" "$2" "$1"
-    fi
-}
-
 # ==== Markdown out of the tools' tab-separated lines ====
 
 # md_table "col|col|..." AWK_ROW: a header, then one row per input line (fields $1...).
@@ -86,7 +63,7 @@ answer_table() { # TSV of qbench
 : >"$W/load.tsv"
 for scale in $SCALES; do
     echo "bench: scale $scale: making the data" >&2
-    make_data "$scale" "$W/videos-$scale.json"
+    SOURCE=$("$ROOT/bench/data.sh" "$scale" "$W/videos-$scale.json")
     echo "bench: scale $scale: ingest" >&2
     BENCH_DB=$DATABASE_URL BENCH_TSV=1 "$ROOT/bench/load.sh" "$W/videos-$scale.json" >"$W/load1.tsv"
     [ -s "$W/load.tsv" ] || head -n 1 "$W/load1.tsv" >"$W/load.tsv"
@@ -132,7 +109,7 @@ $PSQL -c "DROP INDEX videos_views, videos_likes, videos_comments, videos_reports
 before_md=$(awk -F'\t' 'NR == FNR { b[$1] = $10 "\t" $11; next } { print $1 "\t" b[$1] "\t" $8 "\t" $9 }' \
         "$W/before.tsv" "$W/answer-$LAST.tsv" |
     md_table "class|before p50|before p99|after p50|after p99|speed-up p50|speed-up p99" \
-        'printf "| %s | %.3f | %.3f | %.3f | %.3f | %.0fx | %.0fx |\n", $1, $2, $3, $4, $5, $2 / $4, $3 / $5')
+        'printf "| %s | %.3f | %.3f | %.3f | %.3f | %.1fx | %.1fx |\n", $1, $2, $3, $4, $5, $2 / $4, $3 / $5')
 printf '\nbefore and after, scale %s\n%s\n' "$LAST" "$before_md"
 
 # ==== bench/results.md ====
