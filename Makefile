@@ -54,6 +54,10 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/testhelp.h $(LIBOBJ)
 
 unit: $(UNIT_BIN)
 
+$(BUILD)/bench_rules: bench/bench_rules.c $(LIBOBJ)
+	@$(if $(V),,echo "  BENCH   $@")
+	$(Q)$(CC) $(CPPFLAGS) $(PKGCFLAGS) -Isrc $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJ) $(PKGLIBS)
+
 # ==== bench helpers: tools under bench/ linked like the unit tests (never part of test) ====
 $(BUILD)/bench/%: bench/%.c $(LIBOBJ)
 	@mkdir -p $(@D)

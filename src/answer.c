@@ -20,7 +20,9 @@
 
 /* One answering context. The reader runs the generated queries; the owner connection
  * (optional: answering goes on without it) serves the LLM cache and the query log;
- * llm is NULL with --no-llm. Everything is owned and freed by answer_free(). */
+ * llm is NULL with --no-llm. `why` holds, for the question being answered, the technical
+ * reason of a failure: the query log is read by us, the reply by the user. Everything is
+ * owned and freed by answer_free(). */
 struct answerer {
     nlu *nlu;
     db *reader; /* NULL in dry-run mode */
@@ -29,9 +31,17 @@ struct answerer {
     cache *cache;
     struct answer_opts o;
     struct nlu_result nr;
+    struct buf why;
 };
 
 /* ==== What users read ==== */
+
+/* The apologies for a failed backend, each on its own line: the end-to-end tests read
+ * them here to compare the bot's replies exactly. */
+static const char db_apology[] =
+    "Не получилось обратиться к базе данных. Попробуйте позже.";
+static const char llm_apology[] =
+    "Сейчас могу ответить только на стандартные вопросы: попробуйте спросить проще или позже.";
 
 static const char hint[] =
     " Спросите, например: «Сколько видео набрали больше 10 000 просмотров?» или "
@@ -87,6 +97,13 @@ static int open_llm(answerer *a, char *err, size_t errlen)
     a->llm = llm_new(&lo, err, errlen);
     if (!a->llm)
         return -1;
+    if (!llm_enabled(a->llm)) {
+        /* No key means grammar only, as for the bot: specs cached from an earlier run
+         * with a key do not answer either. */
+        llm_free(a->llm);
+        a->llm = NULL;
+        return 0;
+    }
     a->cache = cache_new(CACHE_DEFAULT_CAPACITY, llm_fingerprint(a->llm));
     return 0;
 }
@@ -134,6 +151,7 @@ void answer_free(answerer *a)
     db_close(a->reader);
     db_close(a->owner);
     nlu_result_release(&a->nr);
+    buf_release(&a->why);
     free(a);
 }
 
@@ -184,7 +202,8 @@ static int prefix_is_unique(answerer *a, const struct spec *s, struct answer_res
     if (db_query_value(a->reader, buf_str(&q.sql), q.nparams, (const char *const *)q.params,
                        value, sizeof value)) {
         fprintf(stderr, "answer: %s\n", db_errmsg(a->reader));
-        set_reply(r, ANSWER_BACKEND, "Не получилось обратиться к базе данных. Попробуйте позже.");
+        buf_adds(&a->why, db_errmsg(a->reader));
+        set_reply(r, ANSWER_BACKEND, db_apology);
         rc = -1;
     } else if (strcmp(value, "0") && strcmp(value, "1")) {
         set_reply(r, ANSWER_UNSUPPORTED,
@@ -221,7 +240,8 @@ static void run_spec(answerer *a, const struct spec *s, struct answer_result *r)
         if (db_query_value(a->reader, buf_str(&q.sql), q.nparams, (const char *const *)q.params,
                            value, sizeof value)) {
             fprintf(stderr, "answer: %s\n", db_errmsg(a->reader));
-            set_reply(r, ANSWER_BACKEND, "Не получилось обратиться к базе данных. Попробуйте позже.");
+            buf_adds(&a->why, db_errmsg(a->reader));
+            set_reply(r, ANSWER_BACKEND, db_apology);
         } else {
             set_reply(r, ANSWER_OK, value);
         }
@@ -264,10 +284,11 @@ static int ask_llm(answerer *a, const char *text, size_t len, int64_t now, struc
         cache_put(a->cache, a->owner, text, len, now, json.p, json.len);
         rc = 0;
     } else if (st == LLM_OK || st == LLM_NOT_UNDERSTOOD || st == LLM_DISABLED) {
+        buf_adds(&a->why, st == LLM_OK ? buf_str(&why) : llm_errmsg(a->llm));
         not_understood(r, &a->nr.unknown);
     } else {
-        set_reply(r, ANSWER_BACKEND, "Сейчас могу ответить только на стандартные вопросы: "
-                                     "попробуйте спросить проще или позже.");
+        buf_adds(&a->why, llm_errmsg(a->llm));
+        set_reply(r, ANSWER_BACKEND, llm_apology);
     }
     buf_release(&json);
     buf_release(&why);
@@ -280,8 +301,9 @@ static void log_question(answerer *a, int64_t chat_id, const char *text, size_t 
     if (!a->owner)
         return;
     int ok = r->status == ANSWER_OK;
+    const char *err = a->why.len ? buf_str(&a->why) : r->reply;
     struct qlog_entry e = {chat_id, text, len, r->source, r->spec_json, r->sql,
-                           ok ? r->reply : NULL, ok ? NULL : r->reply,
+                           ok ? r->reply : NULL, ok ? NULL : err,
                            r->ms_nlu, r->ms_llm, r->ms_db, r->ms_total};
     qlog_write(a->owner, &e);
 }
@@ -294,12 +316,14 @@ int answer_question(answerer *a, int64_t chat_id, const char *text, size_t len,
     const struct spec *s = &a->nr.spec;
     int64_t now = now_us(a);
     memset(r, 0, sizeof *r);
+    buf_reset(&a->why);
     clock_gettime(CLOCK_MONOTONIC, &t0);
     int rc = nlu_parse(a->nlu, text, len, now, &a->nr);
     r->ms_nlu = ms_since(&t0);
     r->explain = xstrdup(buf_str(&a->nr.explain));
     if (rc == NLU_BAD_TEXT) {
         fprintf(stderr, "answer: %s\n", buf_str(&a->nr.why));
+        buf_adds(&a->why, buf_str(&a->nr.why));
         set_reply(r, ANSWER_BAD_INPUT,
                   len > TEXT_MAX_DEFAULT ? "Сообщение слишком длинное: задайте вопрос короче."
                                          : "Не могу прочитать сообщение: текст испорчен (не UTF-8).");
@@ -307,15 +331,18 @@ int answer_question(answerer *a, int64_t chat_id, const char *text, size_t len,
     } else if (rc == NLU_OK) {
         r->source = "grammar";
     } else if (!a->llm) {
+        buf_adds(&a->why, buf_str(&a->nr.why));
         not_understood(r, &a->nr.unknown);
         s = NULL;
     } else {
         s = ask_llm(a, text, len, now, &llm_spec, r) == 0 ? &llm_spec : NULL;
     }
-    if (s && !s->supported)
+    if (s && !s->supported) {
+        buf_addf(&a->why, "unsupported: %s", spec_reason_name(s->reason));
         set_reply(r, ANSWER_UNSUPPORTED, reason_text(s->reason));
-    else if (s)
+    } else if (s) {
         run_spec(a, s, r);
+    }
     r->ms_total = ms_since(&t0);
     if (!a->o.dry_run)
         log_question(a, chat_id, text, len, r);

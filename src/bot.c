@@ -31,6 +31,9 @@
  * (the offset moves) or for IDLE_NAP_MS. */
 #define FAST_POLL_S 0.5
 #define IDLE_NAP_MS 200
+/* Telegram shows a chat action for five seconds (or until the bot's next message):
+ * renewed a little sooner, the indicator stays up for as long as the LLM call. */
+#define TYPING_RENEW_S 4.0
 
 enum { SEND_REJECTED = -1, SEND_GAVE_UP = -2 };
 
@@ -62,6 +65,20 @@ struct chat {
     size_t qlen;
 };
 
+/* The thread that sends "typing" to the chats whose answer waits for the LLM, with a
+ * Telegram client of its own. It reaches the workers through ws (the array the bot
+ * owns); their typing_on, typing_sending and typing_due, and `stop`, are guarded by mu.
+ * cv wakes the typist; sent wakes a worker waiting for its indicator to be sent. */
+struct typist {
+    tg_client *tg;
+    pthread_t thread;
+    int started, stop;
+    pthread_mutex_t mu;
+    pthread_cond_t cv, sent;
+    struct worker *ws;
+    int nws;
+};
+
 /* The whole bot. `chats` is touched by the poller only (workers reach a chat through
  * the ready queue); ready_head/ready_tail, stopping and done_gen are guarded by mu. cv
  * wakes workers; progress wakes the poller when an update is done (done_gen counts). */
@@ -75,10 +92,12 @@ struct bot {
     struct chat *ready_head, *ready_tail;
     int stopping;
     unsigned long done_gen;
+    struct typist typist;
 };
 
 /* One answering thread with its own answerer and Telegram client (keep-alive per
- * thread). typing_chat is the chat being answered, for the LLM hook. */
+ * thread). typing_chat is the chat being answered, written by the worker while its
+ * indicator is off; the other typing_ fields belong to the typist (see there). */
 struct worker {
     struct bot *b;
     pthread_t thread;
@@ -86,6 +105,8 @@ struct worker {
     answerer *a;
     tg_client *tg;
     int64_t typing_chat;
+    int typing_on, typing_sending;
+    double typing_due;
 };
 
 /* ==== Logging and time ==== */
@@ -262,11 +283,115 @@ static int deliver(struct worker *w, int64_t chat, int64_t reply_to, const char 
     return 0;
 }
 
+/* ==== Typing ==== */
+
+/* CLOCK_MONOTONIC time t (mono_now) as a deadline for the typist's condition. */
+static struct timespec mono_deadline(double t)
+{
+    struct timespec ts;
+    ts.tv_sec = (time_t)t;
+    ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+    return ts;
+}
+
+/* The worker whose indicator is due first, or NULL when none is on. Caller holds mu. */
+static struct worker *typing_next(struct typist *t)
+{
+    struct worker *next = NULL;
+    for (int i = 0; i < t->nws; i++) {
+        struct worker *w = &t->ws[i];
+        if (w->typing_on && (!next || w->typing_due < next->typing_due))
+            next = w;
+    }
+    return next;
+}
+
+/* Sends one indicator for w; mu is held on entry and exit, not while on the wire. */
+static void send_typing(struct typist *t, struct worker *w, double now)
+{
+    int64_t chat = w->typing_chat;
+    w->typing_sending = 1;
+    w->typing_due = now + TYPING_RENEW_S;
+    pthread_mutex_unlock(&t->mu);
+    if (tg_send_chat_action(t->tg, chat, "typing") != TG_OK)
+        blog("%s (typing indicator skipped)", tg_errmsg(t->tg));
+    pthread_mutex_lock(&t->mu);
+    w->typing_sending = 0;
+    pthread_cond_broadcast(&t->sent);
+}
+
+static void *typist_main(void *arg)
+{
+    struct typist *t = arg;
+    pthread_mutex_lock(&t->mu);
+    while (!t->stop) {
+        struct worker *w = typing_next(t);
+        double now = mono_now();
+        if (w && w->typing_due <= now) {
+            send_typing(t, w, now);
+        } else if (w) {
+            struct timespec until = mono_deadline(w->typing_due);
+            pthread_cond_timedwait(&t->cv, &t->mu, &until);
+        } else {
+            pthread_cond_wait(&t->cv, &t->mu);
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
+}
+
+/* The LLM hook, on the worker's thread. The LLM call's time budget is already running
+ * and Telegram may be slow, so the worker only asks for the indicator: the typist
+ * sends it, and renews it until typing_done(). */
 static void on_llm_call(void *ctx)
 {
     struct worker *w = ctx;
-    if (tg_send_chat_action(w->tg, w->typing_chat, "typing") != TG_OK)
-        blog("%s (typing indicator skipped)", tg_errmsg(w->tg));
+    struct typist *t = &w->b->typist;
+    pthread_mutex_lock(&t->mu);
+    w->typing_on = 1;
+    w->typing_due = 0;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+}
+
+/* Called once the answer is known, before it is sent: an indicator still on the wire
+ * goes first, or Telegram would show "typing" again for five seconds after the reply. */
+static void typing_done(struct worker *w)
+{
+    struct typist *t = &w->b->typist;
+    pthread_mutex_lock(&t->mu);
+    w->typing_on = 0;
+    while (w->typing_sending)
+        pthread_cond_wait(&t->sent, &t->mu);
+    pthread_mutex_unlock(&t->mu);
+}
+
+static int typist_start(struct bot *b, struct worker *ws)
+{
+    struct typist *t = &b->typist;
+    t->ws = ws;
+    t->nws = b->o->workers;
+    t->tg = tg_new(b->o->api_url, b->o->token);
+    if (!t->tg || pthread_create(&t->thread, NULL, typist_main, t)) {
+        blog("cannot start the typing thread");
+        return -1;
+    }
+    t->started = 1;
+    return 0;
+}
+
+/* After the workers are gone: nobody asks for an indicator any more. */
+static void typist_stop(struct typist *t)
+{
+    pthread_mutex_lock(&t->mu);
+    t->stop = 1;
+    pthread_cond_signal(&t->cv);
+    pthread_mutex_unlock(&t->mu);
+    if (t->started)
+        pthread_join(t->thread, NULL);
+    tg_free(t->tg);
+    t->tg = NULL;
+    t->started = 0;
 }
 
 /* ==== Handling one update ==== */
@@ -327,6 +452,7 @@ static void answer(struct worker *w, struct chat *c, const struct job *j)
     double t0 = mono_now();
     answer_question(w->a, c->id, j->msg.text, j->msg.len, &r);
     double ms = (mono_now() - t0) * 1000.0;
+    typing_done(w);
     remember(c, &j->msg, &r);
     /* ANSWER_OK: the reply is the digits alone, sent as one message. */
     int rc = deliver(w, c->id, j->message_id, r.reply, strlen(r.reply), NULL);
@@ -491,6 +617,8 @@ static int start_workers(struct bot *b, struct worker *ws, const struct answer_o
         }
         answer_set_llm_hook(ws[i].a, on_llm_call, &ws[i]);
     }
+    if (typist_start(b, ws))
+        return -1;
     for (int i = 0; i < b->o->workers; i++) {
         if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i])) {
             blog("cannot start worker thread %d", i);
@@ -508,9 +636,11 @@ static void stop_workers(struct bot *b, struct worker *ws)
     b->stopping = 1;
     pthread_cond_broadcast(&b->cv);
     pthread_mutex_unlock(&b->mu);
-    for (int i = 0; i < b->o->workers; i++) {
+    for (int i = 0; i < b->o->workers; i++)
         if (ws[i].started)
             pthread_join(ws[i].thread, NULL);
+    typist_stop(&b->typist);
+    for (int i = 0; i < b->o->workers; i++) {
         answer_free(ws[i].a);
         tg_free(ws[i].tg);
     }
@@ -731,6 +861,9 @@ enum bot_exit bot_run(const struct bot_opts *o, const struct answer_opts *ao)
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cv, NULL);
     pthread_cond_init(&b->progress, &ca);
+    pthread_mutex_init(&b->typist.mu, NULL);
+    pthread_cond_init(&b->typist.cv, &ca); /* the typist's renewal deadline */
+    pthread_cond_init(&b->typist.sent, NULL);
     pthread_condattr_destroy(&ca);
     enum bot_exit rc = BOT_ETELEGRAM;
     tg_client *tg = tg_new(o->api_url, o->token);
@@ -748,6 +881,9 @@ enum bot_exit bot_run(const struct bot_opts *o, const struct answer_opts *ao)
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->cv);
     pthread_cond_destroy(&b->progress);
+    pthread_mutex_destroy(&b->typist.mu);
+    pthread_cond_destroy(&b->typist.cv);
+    pthread_cond_destroy(&b->typist.sent);
     free(b);
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);

@@ -3,7 +3,8 @@
  * One thread polls Telegram and sorts updates into per-chat queues; `workers` threads
  * answer them, each with its own answerer and its own Telegram client, one chat at a
  * time per thread, so a slow answer in one chat never holds up another chat and the
- * messages of one chat are answered in order. Handled updates are recorded in the
+ * messages of one chat are answered in order. While an answer waits for the LLM, a
+ * thread of its own keeps "typing" up in that chat. Handled updates are recorded in the
  * ledger (PostgreSQL), so a restart neither answers twice nor skips. SIGINT and SIGTERM
  * stop polling; the answers in progress are finished and recorded, the rest is left
  * for Telegram to deliver again.

@@ -104,7 +104,8 @@ static const struct text_lex_word date_words[] = {
     NTH("текущий", 0), NTH("текущая", 0), NTH("текущее", 0), NTH("текущего", 0),
     NTH("текущей", 0), NTH("текущему", 0), NTH("текущую", 0), NTH("текущим", 0),
     NTH("текущем", 0),
-    {"с", DW_FROM, 0}, {"со", DW_FROM, 0}, {"от", DW_FROM, 0}, {"по", DW_TO, 0},
+    {"с", DW_FROM, 0}, {"c", DW_FROM, 0} /* a Latin c typed for с */, {"со", DW_FROM, 0},
+    {"от", DW_FROM, 0}, {"по", DW_TO, 0},
     {"до", DW_TO, 0}, {"между", DW_BETWEEN, 0}, {"и", DW_AND, 0},
     {"включительно", DW_INCL, 0},
     {"го", DW_ORD, 0}, {"е", DW_ORD, 0}, {"ое", DW_ORD, 0}, {"ого", DW_ORD, 0},
@@ -605,27 +606,52 @@ static int fill_months(struct dpt *x, struct dpt *y)
     return 1;
 }
 
-/* "с X по|до Y", "от X до Y", "между X и Y", "X - Y", optionally "включительно". */
+static size_t p_time(const struct dctx *c, size_t i, int64_t *sec, int *sure);
+
+/* A time of day right after a whole day of a range end: «28 ноября 2025 10:00».
+ * Returns the tokens it takes, and the seconds in *sec (-1: none). */
+static size_t day_time(const struct dctx *c, size_t k, const struct dpt *p, int64_t *sec)
+{
+    int sure = 0;
+    size_t n;
+    *sec = -1;
+    if (p->grain != TOK_GRAIN_DAY || !(n = p_time(c, k, sec, &sure)) || !sure) {
+        *sec = -1;
+        return 0;
+    }
+    return n;
+}
+
+/* "с X по|до Y", "от X до Y", "между X и Y", "X - Y", optionally "включительно"; X and
+ * Y may carry a time of day («с 28 ноября 10:00 по 29 ноября 10:00»). */
 static size_t p_range(const struct dctx *c, size_t i, struct dpt *out)
 {
     struct dpt x, y;
+    int64_t tx, ty;
     const struct text_lex_word *w = dword(c, i, DW_FROM | DW_BETWEEN);
     size_t k = i + (w != NULL), n;
     if (!(n = p_point(c, k, &x, 1)))
         return 0;
     k += n;
+    k += day_time(c, k, &x, &tx);
     if (w ? !dword(c, k, (w->cls & DW_BETWEEN) ? DW_AND : DW_TO) : !punct(c, k, "-"))
         return 0;
     if (!(n = p_point(c, ++k, &y, 1)) || !fill_months(&x, &y))
         return 0;
     k += n;
+    k += day_time(c, k, &y, &ty);
     k += dword(c, k, DW_INCL) != NULL;
     resolve_pair(c, &x, &y);
+    /* a time makes the end an instant: "по 29 ноября 10:00" ends at 10:00, not at midnight */
+    if (tx >= 0)
+        x.from += tx * UTC_US_PER_SEC;
+    if (ty >= 0)
+        y.to = y.from + ty * UTC_US_PER_SEC;
     memset(out, 0, sizeof *out);
     out->grain = TOK_GRAIN_SPAN;
     out->rel = x.rel || y.rel;
     out->noyear = x.noyear || y.noyear;
-    out->bad = x.bad || y.bad || y.from < x.from;
+    out->bad = x.bad || y.bad || y.to <= x.from;
     out->from = x.from;
     out->to = y.to;
     return k - i;
@@ -654,8 +680,40 @@ static size_t p_time(const struct dctx *c, size_t i, int64_t *sec, int *sure)
         k += 1 + (w->val ? abbr_dot(c, k) : 0);
         *sure = 1;
     }
+    /* «10 утра», «3 часов дня», «8 вечера», «12 ночи» */
+    const struct tok *part = tk(c, k);
+    if (part && h >= 1 && h <= 12 && (text_is(part, "утра") || text_is(part, "ночи"))) {
+        h = h == 12 ? 0 : h;
+        k++;
+        *sure = 1;
+    } else if (part && h >= 1 && h <= 12 && (text_is(part, "дня") || text_is(part, "вечера"))) {
+        h = h == 12 ? 12 : h + 12;
+        k++;
+        *sure = 1;
+    }
     *sec = h > 24 || m > 59 || (h == 24 && m) ? -1 : h * 3600 + m * 60;
     return k - i;
+}
+
+/* «до 12:00» and «после 18:00»: a window open at one end of the day. The time must be
+ * unmistakable (minutes or an hour word): «до 5» may be a day. */
+static size_t p_open_window(const struct dctx *c, size_t i, struct tok *out)
+{
+    int before = dword(c, i, DW_TO) && text_is(tk(c, i), "до");
+    int after = tk(c, i) && text_is(tk(c, i), "после");
+    int64_t t;
+    int sure = 0;
+    size_t n;
+    if ((!before && !after) || !(n = p_time(c, i + 1, &t, &sure)) || !sure)
+        return 0;
+    out->kind = TOK_TIMEWIN;
+    if (t < 0 || (before && t == 0) || (after && t >= 86400)) {
+        out->flags = TOK_F_BAD_DATE;
+        return n + 1;
+    }
+    out->from = before ? 0 : t;
+    out->to = before ? t : 86400;
+    return n + 1;
 }
 
 /* "с 10:00 до 15:00", "между 10 и 15 часами", "10-15 часов". Ending at 00:00 means
@@ -694,7 +752,7 @@ static size_t read_temporal(const struct dctx *c, size_t i, struct tok *t)
     size_t n;
     if (c->d->toks[i].kind != TOK_WORD && c->d->toks[i].kind != TOK_NUM)
         return 0;
-    if ((n = p_window(c, i, t)))
+    if ((n = p_window(c, i, t)) || (n = p_open_window(c, i, t)))
         return n;
     if (!(n = p_range(c, i, &p))) {
         if (!(n = p_point(c, i, &p, 0)))

@@ -15,6 +15,7 @@
 struct entry {
     char tag[LEX_TAG_MAX];
     int filler;
+    int before_date; /* "TAG@date": the tag only right before a date, a filler elsewhere */
     size_t nwords;
     char **words;
     struct entry *next; /* other multi-word forms with the same first word */
@@ -34,6 +35,10 @@ struct lexicon {
 static struct entry *new_entry(lexicon *lx, const char *tag, size_t taglen)
 {
     struct entry *e = xcalloc(1, sizeof *e);
+    if (taglen > 5 && !memcmp(tag + taglen - 5, "@date", 5)) {
+        e->before_date = 1;
+        taglen -= 5;
+    }
     memcpy(e->tag, tag, taglen);
     e->filler = taglen == 1 && tag[0] == '_';
     lx->all = xrealloc(lx->all, (lx->nall + 1) * sizeof *lx->all);
@@ -95,6 +100,7 @@ static int add_closed(lexicon *lx, struct entry *tmpl, const char *w, size_t n, 
         e->words[e->nwords++] = xmemdup(w + i, k - i);
         i = k + 1;
     }
+    e->before_date = tmpl->before_date;
     e->next = strmap_get(lx->multi, e->words[0], strlen(e->words[0]));
     strmap_put(lx->multi, e->words[0], strlen(e->words[0]), e);
     return 0;
@@ -120,7 +126,10 @@ static int load_line(lexicon *lx, char *line, int open, struct buf *err)
         buf_adds(err, "want a tag, a tab, then words");
         return -1;
     }
-    if (!valid_tag(line, (size_t)(tab - line))) {
+    size_t taglen = (size_t)(tab - line);
+    if (taglen > 5 && !memcmp(tab - 5, "@date", 5))
+        taglen -= 5;
+    if (!valid_tag(line, taglen)) {
         buf_addf(err, "bad tag \"%.*s\"", (int)(tab - line), line);
         return -1;
     }
@@ -282,7 +291,18 @@ static void tag_special(const struct tok *t, struct lex_item *it)
     }
 }
 
-static void tag_word(lexicon *lx, const struct tok *t, struct lex_item *it)
+/* Sets the item from a lexicon entry; a date-only entry is a filler unless a date
+ * follows («с 1 ноября» is a start; «видео с лайками» is just "with"). */
+static void from_entry(const struct entry *e, int date_next, struct lex_item *it)
+{
+    it->filler = e->filler || (e->before_date && !date_next);
+    if (e->before_date && !date_next)
+        snprintf(it->tag, sizeof it->tag, "_");
+    else
+        memcpy(it->tag, e->tag, sizeof it->tag);
+}
+
+static void tag_word(lexicon *lx, const struct tok *t, int date_next, struct lex_item *it)
 {
     const struct entry *e = strmap_get(lx->closed, t->s, t->len);
     char stem[LEX_TAG_MAX];
@@ -290,7 +310,7 @@ static void tag_word(lexicon *lx, const struct tok *t, struct lex_item *it)
         lexicon_stem(lx, t->s, t->len, stem, sizeof stem - 2);
         e = strmap_get(lx->open, stem, strlen(stem));
         if (!e) {
-            snprintf(it->tag, sizeof it->tag, "w:%s", stem);
+            snprintf(it->tag, sizeof it->tag, "w:%.*s", (int)sizeof it->tag - 3, stem);
             return;
         }
     }
@@ -299,8 +319,7 @@ static void tag_word(lexicon *lx, const struct tok *t, struct lex_item *it)
         snprintf(it->tag, sizeof it->tag, "_");
         return;
     }
-    it->filler = e->filler;
-    memcpy(it->tag, e->tag, sizeof it->tag);
+    from_entry(e, date_next, it);
 }
 
 int lexicon_tag(lexicon *lx, const struct text_doc *d, struct lex_item *out, size_t max)
@@ -316,12 +335,11 @@ int lexicon_tag(lexicon *lx, const struct text_doc *d, struct lex_item *out, siz
         it->filler = 0;
         if (m) {
             it->count = m->nwords;
-            it->filler = m->filler;
-            memcpy(it->tag, m->tag, sizeof it->tag);
+            from_entry(m, i + m->nwords < d->ntoks && d->toks[i + m->nwords].kind == TOK_DATE, it);
         } else {
             it->count = 1;
             if (is_textual(t))
-                tag_word(lx, t, it);
+                tag_word(lx, t, i + 1 < d->ntoks && d->toks[i + 1].kind == TOK_DATE, it);
             else
                 tag_special(t, it);
         }

@@ -6,7 +6,8 @@
  * by Snowball stem: each word listed in open.tsv is stemmed when the lexicon loads, and
  * a token matches when its stem is the same, so the file lists real words, not stems.
  * The class "_" marks fillers: words that carry no meaning and are dropped before the
- * grammar sees the question.
+ * grammar sees the question. A tag written "TAG@date" applies only right before a date
+ * and makes a filler elsewhere («с 1 ноября» starts a range; «видео с лайками» does not).
  *
  * lexicon_tag() turns the tokens of an analysed question into items with a tag word
  * each: "ent:video", "cmp:gt", "n:10000", "id:full", "d:day", "tw", or "w:STEM" for a

@@ -7,16 +7,13 @@
 
 #include <time.h>
 
-#include <cjson/cJSON.h>
 #include <curl/curl.h>
 
 #include "answer.h"
 #include "bot.h"
 #include "buf.h"
-#include "cache.h"
 #include "cfg.h"
 #include "db.h"
-#include "llm.h"
 #include "load.h"
 #include "sqlgen.h"
 #include "qlog.h"
@@ -426,117 +423,6 @@ static int cmd_log(int argc, char **argv)
     return rc ? EXIT_BACKEND : 0;
 }
 
-/* ==== llm-probe: a developer's way to the LLM before the pipeline calls it ====
- * vabot llm-probe [--now ISO8601] [--db] QUESTION...  asks each question in turn in one
- * process (one circuit breaker), prints one line each: the accepted spec, or "-".
- * --db adds the spec cache and the query log. Exit status of the last question. */
-
-static const char *const spec_keys[] = {"supported", "reason", "table", "aggregation", "field",
-                                        "filters"};
-
-/* Structure only; the real validator belongs to the pipeline. */
-static int probe_validate(void *ctx, const char *spec, size_t len, struct buf *why)
-{
-    (void)ctx;
-    cJSON *root = cJSON_ParseWithLength(spec, len);
-    size_t n = 0;
-    for (const cJSON *it = root ? root->child : NULL; it; it = it->next, n++) {
-        size_t k = 0;
-        while (k < sizeof spec_keys / sizeof spec_keys[0] && strcmp(it->string, spec_keys[k]))
-            k++;
-        if (k == sizeof spec_keys / sizeof spec_keys[0]) {
-            buf_addf(why, "unknown key \"%.40s\"", it->string);
-            break;
-        }
-    }
-    const cJSON *table = cJSON_GetObjectItemCaseSensitive(root, "table");
-    if (!why->len && n != sizeof spec_keys / sizeof spec_keys[0])
-        buf_adds(why, "the spec must have exactly the keys of the schema");
-    else if (!why->len && !cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(root, "supported")))
-        buf_adds(why, "\"supported\" must be true or false");
-    else if (!why->len && !cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(root, "filters")))
-        buf_adds(why, "\"filters\" must be an object");
-    else if (!why->len && !cJSON_IsNull(table) &&
-             !(cJSON_IsString(table) && (!strcmp(table->valuestring, "videos") ||
-                                         !strcmp(table->valuestring, "video_snapshots"))))
-        buf_adds(why, "\"table\" must be videos, video_snapshots or null");
-    cJSON_Delete(root);
-    return why->len ? -1 : 0;
-}
-
-static double ms_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) * 1e3 + (double)(t.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-static int probe_one(llm_client *c, cache *ch, db *d, const char *q, int64_t now_us)
-{
-    struct buf spec = BUF_INIT;
-    struct timespec t0;
-    struct qlog_entry e = {.question = q, .len = strlen(q)};
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    llm_status st = LLM_OK;
-    if (ch && cache_get(ch, d, q, e.len, now_us, &spec)) {
-        e.source = "cache";
-    } else {
-        st = llm_ask(c, q, e.len, now_us, probe_validate, NULL, &spec);
-        e.ms_llm = ms_since(&t0);
-        if (st == LLM_OK)
-            e.source = "llm";
-        if (st == LLM_OK && ch)
-            cache_put(ch, d, q, e.len, now_us, spec.p, spec.len);
-    }
-    e.ms_total = ms_since(&t0);
-    e.spec_json = st == LLM_OK ? spec.p : NULL;
-    e.error = st == LLM_OK ? NULL : llm_errmsg(c);
-    if (d)
-        qlog_write(d, &e);
-    puts(st == LLM_OK ? spec.p : "-");
-    buf_release(&spec);
-    return st == LLM_OK ? 0 : st == LLM_NOT_UNDERSTOOD || st == LLM_DISABLED ? EXIT_NOT_UNDERSTOOD
-                                                                            : EXIT_BACKEND;
-}
-
-static int cmd_llm_probe(int argc, char **argv)
-{
-    struct llm_opts o;
-    struct timespec ts;
-    char err[512];
-    int i = 0, use_db = 0, rc = EXIT_USAGE;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    const char *now = cfg_get("VABOT_NOW");
-    for (; i < argc && argv[i][0] == '-'; i++) {
-        if (!strcmp(argv[i], "--now") && i + 1 < argc)
-            now = argv[++i];
-        else if (!strcmp(argv[i], "--db"))
-            use_db = 1;
-        else
-            return usage_error("llm-probe takes [--now ISO8601] [--db] QUESTION...");
-    }
-    int64_t now_us = (int64_t)ts.tv_sec * UTC_US_PER_SEC;
-    if (i == argc || (now && utc_parse(now, strlen(now), &now_us)))
-        return usage_error("llm-probe takes [--now ISO8601] [--db] QUESTION...");
-    llm_opts_from_cfg(&o);
-    llm_client *c = llm_new(&o, err, sizeof err);
-    if (!c) {
-        fprintf(stderr, "vabot: %s\n", err);
-        return EXIT_FAIL;
-    }
-    db *d = use_db ? open_owner() : NULL;
-    cache *ch = d ? cache_new(CACHE_DEFAULT_CAPACITY, llm_fingerprint(c)) : NULL;
-    if (!use_db || d)
-        for (; i < argc; i++)
-            rc = probe_one(c, ch, d, argv[i], now_us);
-    else
-        rc = EXIT_BACKEND;
-    cache_free(ch);
-    db_close(d);
-    llm_free(c);
-    return rc;
-}
-
 /* ==== Entry ==== */
 
 int main(int argc, char **argv)
@@ -570,8 +456,6 @@ int main(int argc, char **argv)
         rc = cmd_serve(argc - 2);
     else if (!strcmp(argv[1], "log"))
         rc = cmd_log(argc - 2, argv + 2);
-    else if (!strcmp(argv[1], "llm-probe"))
-        rc = cmd_llm_probe(argc - 2, argv + 2);
     else if (!strcmp(argv[1], "chat"))
         rc = cmd_chat(argc - 2, argv + 2);
     else

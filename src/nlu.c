@@ -84,15 +84,23 @@ static const char *const metric_words[] = {"views", "likes", "comments", "report
 static const char *const op_words[] = {"gt", "ge", "lt", "le", "eq", "ne", NULL};
 static const char *const reason_words[] = {"", "list", "ranking", "non_numeric", "write",
                                            "off_topic", "unknown_metric", "ambiguous", NULL};
+/* When several reasons apply («Какое видео набрало больше всего…» is both a ranking and
+ * a non-number), the most telling one is reported. */
+static const int reason_rank[] = {0, 2, 3, 1, 5, 0, 4, 0};
+static const char *const bound_words[] = {"all", "from", "before", "after", NULL};
 
 struct fcond {
     int metric, op, mode;
     int64_t value;
 };
 
+/* A date and the part of it that bounds the range: all of it, or only its start
+ * («с 1 ноября»), everything before it («до 1 ноября») or after it («после 20 ноября»). */
+enum { BOUND_ALL, BOUND_FROM, BOUND_BEFORE, BOUND_AFTER };
+
 struct fdate {
     const struct tok *t;
-    int role;
+    int role, bound;
 };
 
 #define MAX_DATES 4
@@ -102,6 +110,9 @@ struct fdate {
  * receives the first conflict. */
 struct frame {
     int agg, what, what_weak, metric, growth_metric, distinct, mode, role_hint, reason;
+    int measured;  /* the videos counted are those measured (in a time range) */
+    int questions; /* question words: two mean two questions in one message */
+    struct tok merged; /* a date moved into the year said apart from it (merge_year) */
     int ncreators;
     char creators[SPEC_MAX_IDS][SPEC_ID_MAX];
     char prefix[SPEC_ID_MAX];
@@ -284,7 +295,7 @@ static int add_id(const nlu *n, struct frame *fr, const struct gram_fact *f, int
         snprintf(list[(*count)++], SPEC_ID_MAX, "%.*s", (int)v.tok->len, v.tok->s);
         return 0;
     }
-    return conflict(fr, "an id fact without an id");
+    return 0; /* an optional id of a list rule that was not there */
 }
 
 static int add_date(const nlu *n, struct frame *fr, const struct gram_fact *f)
@@ -298,10 +309,12 @@ static int add_date(const nlu *n, struct frame *fr, const struct gram_fact *f)
         return conflict(fr, "a date that does not exist");
     if (get_val(n, f, "role", &v) && (role = word_index(role_words, &v)) < 0)
         return conflict(fr, "bad date role");
+    int bound = BOUND_ALL;
+    if (get_val(n, f, "bound", &v) && (bound = word_index(bound_words, &v)) < 0)
+        return conflict(fr, "bad date bound");
     if (fr->ndates == MAX_DATES)
         return conflict(fr, "too many dates");
-    fr->dates[fr->ndates].t = t;
-    fr->dates[fr->ndates++].role = role;
+    fr->dates[fr->ndates++] = (struct fdate){t, role, bound};
     return 0;
 }
 
@@ -321,8 +334,12 @@ static int add_window(const nlu *n, struct frame *fr, const struct gram_fact *f)
 static int add_after_pub(const nlu *n, struct frame *fr, const struct gram_fact *f)
 {
     struct val v;
-    int64_t hours;
-    if (!get_val(n, f, "hours", &v) || num_val(&v, &hours) || hours <= 0 || hours > 24 * 366)
+    int64_t hours, days;
+    if (get_val(n, f, "days", &v))
+        hours = num_val(&v, &days) || days <= 0 || days > 366 ? -1 : days * 24;
+    else if (!get_val(n, f, "hours", &v) || num_val(&v, &hours))
+        hours = -1;
+    if (hours <= 0 || hours > 24 * 366)
         return conflict(fr, "a window after publication without a sane number of hours");
     int64_t us = hours * 3600 * UTC_US_PER_SEC;
     if (fr->after_pub_us && fr->after_pub_us != us)
@@ -348,8 +365,17 @@ static int apply_fact(const nlu *n, struct frame *fr, const struct gram_fact *f)
         return enum_val(n, fr, f, "v", mode_words, &x) || set_once(fr, &fr->mode, x, "modes");
     if (!strcmp(k, "role"))
         return enum_val(n, fr, f, "v", role_words, &x) || set_once(fr, &fr->role_hint, x, "date roles");
-    if (!strcmp(k, "unsupported")) /* the first reason given is the one reported */
-        return enum_val(n, fr, f, "reason", reason_words, &x) || (fr->reason ? 0 : (fr->reason = x, 0));
+    if (!strcmp(k, "unsupported")) {
+        if (enum_val(n, fr, f, "reason", reason_words, &x))
+            return -1;
+        if (reason_rank[x] > reason_rank[fr->reason])
+            fr->reason = x;
+        return 0;
+    }
+    if (!strcmp(k, "measured"))
+        return fr->measured = 1, 0;
+    if (!strcmp(k, "question"))
+        return ++fr->questions > 1 ? conflict(fr, "two questions in one message") : 0;
     if (!strcmp(k, "distinct"))
         return fr->distinct = 1, 0;
     if (!strcmp(k, "cond"))
@@ -375,7 +401,7 @@ static int apply_fact(const nlu *n, struct frame *fr, const struct gram_fact *f)
 
 static int growth_asked(const struct frame *fr)
 {
-    if (fr->mode == MODE_GROWTH)
+    if (fr->mode == MODE_GROWTH || fr->after_pub_us)
         return 1;
     for (int i = 0; i < fr->nconds; i++)
         if (fr->conds[i].mode == MODE_GROWTH)
@@ -425,10 +451,24 @@ static int fold_growth(struct frame *fr, int agg)
     return 0;
 }
 
+static int publication_said(const struct frame *fr)
+{
+    if (fr->role_hint == ROLE_PUB)
+        return 1;
+    for (int k = 0; k < fr->ndates; k++)
+        if (fr->dates[k].role == ROLE_PUB)
+            return 1;
+    return 0;
+}
+
 /* Table, aggregation and field from what was asked. */
 static int decide_shape(struct frame *fr, struct spec *s, int *growth)
 {
     int agg = fr->agg;
+    /* A question without a question word names what it wants: «Всего лайков у видео?»,
+     * «Прирост просмотров за вчера?». */
+    if (agg == AGG_NONE && (fr->metric || fr->growth_metric))
+        agg = AGG_SUM;
     if (agg == AGG_NONE)
         return conflict(fr, "no question word");
     if (agg == AGG_HOWMANY)
@@ -443,8 +483,8 @@ static int decide_shape(struct frame *fr, struct spec *s, int *growth)
         s->agg = SPEC_AGG_COUNT;
         switch (what) {
         case WHAT_VIDEO:
-            s->table = *growth ? SPEC_TABLE_SNAPSHOTS : SPEC_TABLE_VIDEOS;
-            if (*growth) {
+            s->table = *growth || fr->measured ? SPEC_TABLE_SNAPSHOTS : SPEC_TABLE_VIDEOS;
+            if (s->table == SPEC_TABLE_SNAPSHOTS) {
                 s->agg = SPEC_AGG_COUNT_DISTINCT;
                 s->field = SPEC_FIELD_VIDEO_ID;
             }
@@ -458,8 +498,9 @@ static int decide_shape(struct frame *fr, struct spec *s, int *growth)
             s->field = SPEC_FIELD_CREATOR_ID;
             return 0;
         case WHAT_DAY:
-            if (*growth)
-                return conflict(fr, "days of growth are not supported");
+            /* days of what? Only publication days are known */
+            if (*growth || !publication_said(fr))
+                return conflict(fr, "days of something other than publication");
             s->table = SPEC_TABLE_VIDEOS;
             s->agg = SPEC_AGG_COUNT_DISTINCT;
             s->field = SPEC_FIELD_PUBLICATION_DAY;
@@ -467,6 +508,11 @@ static int decide_shape(struct frame *fr, struct spec *s, int *growth)
         default:
             return conflict(fr, "a count of nothing");
         }
+    }
+    /* «На сколько выросли видео по просмотрам»: the videos' metric is the one summed */
+    if (!fr->metric && fr->nhas == 1 && fr->has[0].mode == MODE_AUTO) {
+        fr->metric = fr->has[0].metric + 1;
+        fr->nhas = 0;
     }
     if (!fr->metric)
         return conflict(fr, "a sum of nothing");
@@ -492,38 +538,93 @@ static int decide_shape(struct frame *fr, struct spec *s, int *growth)
     return 0;
 }
 
-static int put_range(struct frame *fr, struct spec_range *r, int64_t from, int64_t to)
+/* Puts a date into a range, whole or as one bound of it. */
+static int put_range(struct frame *fr, struct spec_range *r, const struct fdate *d)
 {
     if (r->has_from || r->has_to)
         return conflict(fr, "two dates for the same time");
-    *r = (struct spec_range){1, 1, from, to};
+    switch (d->bound) {
+    case BOUND_FROM:
+        *r = (struct spec_range){1, 0, d->t->from, 0};
+        break;
+    case BOUND_AFTER:
+        *r = (struct spec_range){1, 0, d->t->to, 0};
+        break;
+    case BOUND_BEFORE:
+        *r = (struct spec_range){0, 1, 0, d->t->from};
+        break;
+    default:
+        *r = (struct spec_range){1, 1, d->t->from, d->t->to};
+    }
     return 0;
+}
+
+/* «в ноябре прошлого года»: a day or month said without a year, and a year said apart,
+ * make one date: the day or month moves into that year. */
+static void merge_year(struct frame *fr)
+{
+    struct fdate *part = NULL, *year = NULL;
+    if (fr->ndates != 2)
+        return;
+    for (int k = 0; k < 2; k++) {
+        struct fdate *d = &fr->dates[k];
+        if (d->t->grain == TOK_GRAIN_YEAR)
+            year = d;
+        else if ((d->t->flags & TOK_F_NO_YEAR) && d->bound == BOUND_ALL &&
+                 (d->t->grain == TOK_GRAIN_MONTH || d->t->grain == TOK_GRAIN_DAY))
+            part = d;
+    }
+    if (!part || !year || year->bound != BOUND_ALL)
+        return;
+    struct utc_civil y, a, b;
+    utc_to_local(year->t->from, &y);
+    utc_to_local(part->t->from, &a);
+    utc_to_local(part->t->to, &b);
+    int shift = y.year - a.year;
+    a.year += shift;
+    b.year += shift;
+    struct tok *t = &fr->merged;
+    *t = *part->t;
+    if (utc_from_local(&a, &t->from) || utc_from_local(&b, &t->to))
+        return; /* 29 February of a year without one: leave both, the conflict declines */
+    struct fdate one = *part;
+    one.t = t;
+    if (one.role == ROLE_ANY)
+        one.role = year->role;
+    fr->dates[0] = one;
+    fr->ndates = 1;
 }
 
 static int decide_dates(struct frame *fr, struct spec *s, int growth)
 {
+    merge_year(fr);
     int snaps = s->table == SPEC_TABLE_SNAPSHOTS;
-    const struct tok *meas_day = NULL;
+    const struct fdate *day = NULL;
+    struct spec_range *day_range = NULL;
     for (int k = 0; k < fr->ndates; k++) {
-        const struct tok *t = fr->dates[k].t;
-        int role = fr->dates[k].role != ROLE_ANY ? fr->dates[k].role : fr->role_hint;
+        const struct fdate *d = &fr->dates[k];
+        int role = d->role != ROLE_ANY ? d->role : fr->role_hint;
         if (role == ROLE_ANY)
-            role = snaps && (growth || s->agg == SPEC_AGG_COUNT) ? ROLE_MEAS : ROLE_PUB;
+            role = snaps && (growth || s->agg == SPEC_AGG_COUNT || fr->measured) ? ROLE_MEAS : ROLE_PUB;
         if (role == ROLE_MEAS && !snaps)
             return conflict(fr, "a measurement time in a question about final totals");
-        if (role == ROLE_MEAS && t->grain == TOK_GRAIN_DAY)
-            meas_day = t;
-        if (put_range(fr, role == ROLE_PUB ? &s->published : &s->measured, t->from, t->to))
+        struct spec_range *r = role == ROLE_PUB ? &s->published : &s->measured;
+        if (put_range(fr, r, d))
             return -1;
+        if (d->t->grain == TOK_GRAIN_DAY && d->bound == BOUND_ALL) {
+            day = d;
+            day_range = r;
+        }
     }
     if (fr->window) {
+        /* A time of day narrows the one whole day it is said with. */
         int64_t from, to;
-        if (!meas_day)
-            return conflict(fr, "a time of day without the day it belongs to");
-        if (dates_window_on_day(meas_day, fr->window, &from, &to))
+        if (!day || fr->ndates != 1)
+            return conflict(fr, "a time of day without the one day it belongs to");
+        if (dates_window_on_day(day->t, fr->window, &from, &to))
             return conflict(fr, "a time window that does not fit the day");
-        s->measured.from = from;
-        s->measured.to = to;
+        day_range->from = from;
+        day_range->to = to;
     }
     return 0;
 }
@@ -674,11 +775,42 @@ static void collect_unknown(const nlu *n, size_t ntags, struct nlu_result *r)
     buf_release(&w);
 }
 
+/* When no reading holds together, a word that no number can answer («удали», «топ»,
+ * «когда», «репостов») still decides: the user gets why instead of "not understood".
+ * Only a fallback («у самого популярного видео» inside a question is a maximum), and
+ * only when every word is known: «DROP TABLE videos» is not a request we understood. */
+static int reason_from_tags(const nlu *n, int ntags)
+{
+    for (int t = 0; t < ntags; t++)
+        if (!strncmp(n->tags.p + n->starts[t], "w:", 2))
+            return 0;
+    static const struct {
+        const char *tag;
+        int reason;
+    } map[] = {{"unsup:list", 1}, {"unsup:rank", 2}, {"unsup:when", 3}, {"unsup:who", 3},
+               {"unsup:write", 4}, {"unsup:metric", 6}};
+    int best = 0;
+    for (int t = 0; t < ntags; t++) {
+        const char *w = n->tags.p + n->starts[t];
+        size_t wl = strcspn(w, " ");
+        for (size_t k = 0; k < sizeof map / sizeof *map; k++)
+            if (strlen(map[k].tag) == wl && !memcmp(w, map[k].tag, wl) &&
+                reason_rank[map[k].reason] > reason_rank[best])
+                best = map[k].reason;
+    }
+    return best;
+}
+
 static int cover_and_resolve(nlu *n, int ntags, struct nlu_result *r)
 {
     size_t stuck;
     int nf = grammar_cover(n->g, buf_str(&n->tags), n->starts, (size_t)ntags, n->frags, &stuck);
     collect_unknown(n, (size_t)ntags, r);
+    int fallback = reason_from_tags(n, ntags);
+    if (nf < 0 && fallback) {
+        spec_unsupported(&r->spec, (enum spec_reason)fallback);
+        return NLU_OK;
+    }
     if (nf < 0) {
         buf_adds(&r->why, "nlu: no reading covers every word");
         if (stuck < (size_t)ntags) {
@@ -698,6 +830,10 @@ static int cover_and_resolve(nlu *n, int ntags, struct nlu_result *r)
                 rc = NLU_DECLINED;
     if (rc == NLU_OK && frame_to_spec(fr, &r->spec))
         rc = NLU_DECLINED;
+    if (rc != NLU_OK && (fallback || fr->reason)) {
+        spec_unsupported(&r->spec, (enum spec_reason)(fr->reason ? fr->reason : fallback));
+        rc = NLU_OK;
+    }
     free(fr);
     return rc;
 }

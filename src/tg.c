@@ -14,6 +14,9 @@
 
 #define CONNECT_TIMEOUT_S 10L
 #define SEND_TIMEOUT_S 15L
+/* A chat action shows for five seconds: one that takes longer to send is worth
+ * nothing, and the bot's reply waits for it. */
+#define ACTION_TIMEOUT_S 5L
 /* A getUpdates answer holds at most 100 updates of at most 4096 characters each;
  * anything far beyond that is not Telegram talking. */
 #define BODY_MAX (16u << 20)
@@ -495,5 +498,10 @@ tg_status tg_send_chat_action(tg_client *c, int64_t chat_id, const char *action)
     char payload[128];
     snprintf(payload, sizeof payload, "{\"chat_id\":%" PRId64 ",\"action\":\"%s\"}", chat_id,
              action);
-    return call(c, "sendChatAction", payload, SEND_TIMEOUT_S, NULL);
+    tg_status st = call(c, "sendChatAction", payload, ACTION_TIMEOUT_S, NULL);
+    if (st != TG_OK) {
+        size_t n = strlen(c->err);
+        snprintf(c->err + n, sizeof c->err - n, " (chat %" PRId64 ")", chat_id);
+    }
+    return st;
 }

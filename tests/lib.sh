@@ -2,6 +2,7 @@
 #   t_init NAME            temp dir in $T, cleanup on exit
 #   t_defer CMD            run CMD at exit (servers, clusters)
 #   t_pg_up                a throwaway PostgreSQL of its own; exports DATABASE_URL
+#   t_calibrated_db        t_pg_up, db init, and the calibrated dataset loaded
 #   t_ok NAME / t_fail NAME WHY
 #   t_eq NAME GOT WANT     exact string comparison
 #   t_done                 prints "N passed, N failed" and exits 1 when anything failed
@@ -42,6 +43,22 @@ t_pg_up() {
         "$ROOT/scripts/pg.sh" start "$T/db") || { echo "t_pg_up: cannot start PostgreSQL" >&2; exit 2; }
     export DATABASE_URL
     t_defer "'$ROOT/scripts/pg.sh' stop '$T/db'"
+}
+
+# The suite cannot go on without its data: one failure, the summary, and out.
+t_calibrated_db() {
+    t_pg_up
+    if ! vabot db init >"$T/init.out" 2>&1; then
+        t_fail "db init" "$(tail -1 "$T/init.out")"
+        t_done
+        exit
+    fi
+    gzip -dc "$ROOT/tests/data/videos.json.gz" >"$T/videos.json"
+    if ! vabot db load "$T/videos.json" >/dev/null 2>"$T/load.err"; then
+        t_fail "load the calibrated dataset" "$(cat "$T/load.err")"
+        t_done
+        exit
+    fi
 }
 
 t_ok() {

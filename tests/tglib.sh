@@ -14,10 +14,15 @@
 #                            message of CHAT (\n and \\ escaped); status 1 if none came
 #   ask CHAT TEXT            tg_send + tg_wait_reply: prints the bot's answer
 #   tg_messages [CHAT]       the bot's messages, one per line: CHAT<TAB>REPLY_TO<TAB>TEXT
+#   tg_events [CHAT]         the bot's sendMessage and sendChatAction calls in the order
+#                            they arrived: SEQ<TAB>METHOD<TAB>CHAT<TAB>ACTION or REPLY_TO
 #   tg_fault JSON            arm a fault: {"method":..,"count":N,"code":..,"retry_after":..,
 #                            "close":true,"delay_ms":..,"html":true,"chat_id":..}
 #   wait_log PATTERN [N]     wait until $BOT_LOG has N (default 1) lines matching PATTERN
 #   psql_value SQL           one value from the test database
+#   answer_text NAME         a reply text of src/answer.c (`static const char NAME[] =`
+#                            with the literal alone on the next line), to compare
+#                            replies exactly; empty when there is none
 # Waits give up after TG_WAIT_S seconds (default 30): a limit for a failure, never a
 # speed requirement.
 
@@ -110,10 +115,18 @@ tg_messages() {
     curl -sf "$TG/test/messages?format=lines&token=$BOT_TOKEN${1:+&chat=$1}"
 }
 
+tg_events() {
+    curl -sf "$TG/test/events?token=$BOT_TOKEN${1:+&chat=$1}"
+}
+
 tg_fault() {
     curl -sf -o /dev/null -X POST "$TG/test/fault" -H 'Content-Type: application/json' -d "$1"
 }
 
 psql_value() {
     psql -X -q -At -d "$DATABASE_URL" -c "$1"
+}
+
+answer_text() {
+    sed -n "/^static const char $1\[\] =\$/{n;s/^ *\"\(.*\)\";\$/\1/p;}" "$ROOT/src/answer.c"
 }

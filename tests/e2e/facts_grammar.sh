@@ -4,10 +4,7 @@
 # their own order. The expected numbers are in tests/data/facts.tsv.
 . "$(dirname "$0")/../lib.sh"
 t_init facts_grammar
-t_pg_up
-vabot db init >/dev/null 2>&1 || { t_fail "db init" "$(vabot db init 2>&1)"; t_done; exit; }
-gzip -dc "$ROOT/tests/data/videos.json.gz" >"$T/videos.json"
-vabot db load "$T/videos.json" 2>"$T/load.err" || { t_fail "load calibrated data" "$(cat "$T/load.err")"; t_done; exit; }
+t_calibrated_db
 # The data ends on 1 Dec 2025: "now" just after it, as when the checkers ran.
 export VABOT_NOW=2025-12-01T12:00:00Z
 

@@ -5,10 +5,7 @@
 # takes part (tests/data/facts.tsv; "-" marks the one the spec cannot express).
 . "$(dirname "$0")/../lib.sh"
 t_init facts_spec
-t_pg_up
-vabot db init >/dev/null 2>&1 || { t_fail "db init" "$(vabot db init 2>&1)"; t_done; exit; }
-gzip -dc "$ROOT/tests/data/videos.json.gz" >"$T/videos.json"
-vabot db load "$T/videos.json" 2>"$T/load.err" || { t_fail "load calibrated data" "$(cat "$T/load.err")"; t_done; exit; }
+t_calibrated_db
 
 while IFS=$'\t' read -r id question expected spec grammar; do
     case $id in ''|'#'*) continue ;; esac

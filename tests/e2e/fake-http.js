@@ -7,10 +7,13 @@
 //   POST /__default  the reply used when the queue is empty (initially a 500)
 //   GET  /__log      the requests seen: [{method, path, headers, body, at_ms}]
 //   POST /__reset    empties the queue and the log, restores the default
+//   POST /__release  sends the replies held so far (see hold)
 // Every other request is logged when its body has arrived, then takes the next queued
-// reply. A reply is {status, headers, body, delay_ms, close, hang}: body is sent as is
-// when it is a string and as JSON otherwise; delay_ms waits before answering; close
-// drops the connection without a reply; hang never answers (the client must time out).
+// reply. A reply is {status, headers, body, delay_ms, close, hang, hold}: body is sent
+// as is when it is a string and as JSON otherwise; delay_ms waits before answering;
+// close drops the connection without a reply; hang never answers (the client must time
+// out); hold answers when the test says so (POST /__release), so that a test can keep
+// a request in flight for exactly as long as it needs.
 'use strict';
 const http = require('http');
 
@@ -21,6 +24,7 @@ const FALLBACK = {
 let queue = [];
 let seen = [];
 let fallback = FALLBACK;
+let held = []; // replies waiting for /__release: functions that send them
 const started = Date.now();
 
 function readBody(req) {
@@ -57,8 +61,15 @@ function control(req, res, body) {
       return ok();
     }
     if (req.url === '/__log') return ok(seen);
+    if (req.url === '/__release' && req.method === 'POST') {
+      const n = held.length;
+      held.forEach((f) => f());
+      held = [];
+      return ok({ ok: true, released: n });
+    }
     if (req.url === '/__reset' && req.method === 'POST') {
       queue = [];
+      held = [];
       seen = [];
       fallback = FALLBACK;
       return ok();
@@ -74,7 +85,8 @@ const server = http.createServer(async (req, res) => {
   if (req.url.startsWith('/__')) return control(req, res, body);
   seen.push({ method: req.method, path: req.url, headers: req.headers, body, at_ms: Date.now() - started });
   const r = queue.length ? queue.shift() : fallback;
-  if (r.delay_ms) setTimeout(() => send(res, r), r.delay_ms);
+  if (r.hold) held.push(() => send(res, r));
+  else if (r.delay_ms) setTimeout(() => send(res, r), r.delay_ms);
   else send(res, r);
 });
 

@@ -4,9 +4,14 @@
 #   push JSON            queues one reply (see fake-http.js)
 #   fake_reset           forgets replies and requests
 #   fake_q EXPR          evaluates a JS expression over `log` (the requests seen)
+#   fake_n               how many requests the fake has seen
+#   mkspec PARTIAL       a full spec (every key of sql/spec.schema.json) from a partial
+#                        one: supported true and everything not given null or empty
 #   spec_reply SPEC      a reply whose message content is SPEC (a chat completion)
 #   content_reply TEXT   the same for any text
 #   no_secret NAME       the key is in neither $T/out nor $T/err
+#   declines NAME Q      the grammar alone (--no-llm) does not understand Q, so asking
+#                        it with a key reaches the LLM
 # SPEC is a valid spec; KEY is the fake API key.
 
 KEY=sk-vabot-test-0123456789abcdefSECRET
@@ -21,7 +26,7 @@ fake_up() {
     export OPENAI_BASE_URL=$F/v1 OPENAI_API_KEY=$KEY VABOT_HOME=$ROOT
     export VABOT_LLM_TIMEOUT_MS=8000 VABOT_LLM_ATTEMPT_TIMEOUT_MS=3000 VABOT_LLM_RETRY_MAX_MS=2000
     export VABOT_LLM_BREAKER_FAILURES=3
-    unset OPENAI_MODEL http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
+    unset OPENAI_MODEL VABOT_NOW http_proxy https_proxy HTTP_PROXY HTTPS_PROXY ALL_PROXY all_proxy
 }
 
 push() {
@@ -42,6 +47,19 @@ fake_q() {
         });' "$1"
 }
 
+fake_n() {
+    fake_q 'log.length'
+}
+
+mkspec() {
+    node -e 'const p = JSON.parse(process.argv[1]);
+        const f = {creator_ids: [], creator_prefix: null, video_ids: [], published_from: null,
+                   published_to: null, measured_from: null, measured_to: null,
+                   hours_after_publication: null, conditions: []};
+        const s = {supported: true, reason: null, table: null, aggregation: null, field: null};
+        process.stdout.write(JSON.stringify(Object.assign(s, p, {filters: Object.assign(f, p.filters)})));' "$1"
+}
+
 content_reply() {
     node -e 'process.stdout.write(JSON.stringify({status: 200, body: {id: "chatcmpl-fake",
         object: "chat.completion", model: "fake", choices: [{index: 0, finish_reason: "stop",
@@ -58,4 +76,14 @@ no_secret() {
     else
         t_ok "$1: the key is never printed"
     fi
+}
+
+declines() {
+    before=$(fake_n)
+    vabot ask --no-llm --dry-run --explain "$2" >"$T/out" 2>"$T/err"
+    rc=$?
+    if [ "$rc" = 3 ] && grep -q '^declined: ' "$T/err"; then t_ok "$1: the grammar declines it"; else
+        t_fail "$1: the grammar declines it" "exit $rc: $(head -c 300 "$T/out" "$T/err")"
+    fi
+    t_eq "$1: --no-llm makes no request" "$(fake_n)" "$before"
 }

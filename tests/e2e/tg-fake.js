@@ -8,6 +8,8 @@
 //     ids and the entities Telegram would compute (commands, @mentions, in UTF-16);
 //   - sendMessage is refused like Telegram refuses it (empty, over 4096 characters);
 //   - sendChatAction and setMyCommands exist;
+//   - GET /test/events lists the bot's sendMessage and sendChatAction calls in the
+//     order they arrived, so that tests can check what came before what;
 //   - POST /test/fault arms failures of the next calls of a method.
 // Listens on 127.0.0.1, on the port given as the first argument or a free one, and
 // prints "tg-fake listening on 127.0.0.1:PORT".
@@ -23,7 +25,7 @@ let nextMessageId = 1;
 const updates = []; // {update_id, token, field, message}
 const pollers = new Set(); // long polls waiting for an update
 const faults = {}; // method -> [{code, retry_after, close, delay_ms}]
-const actions = []; // sendChatAction calls
+const events = []; // the bot's accepted sendMessage and sendChatAction calls, in order
 const calls = {}; // method -> number of calls
 
 const json = (res, status, body) => res.status(status).json(body);
@@ -47,6 +49,13 @@ function pending(token, offset) {
 
 function format(u) {
   return { update_id: u.update_id, [u.field]: u.message };
+}
+
+function record(req, method) {
+  const b = req.body;
+  events.push({ seq: events.length + 1, token: req.params.token, method,
+    chat_id: Number(b.chat_id), action: b.action,
+    reply_to: b.reply_parameters ? b.reply_parameters.message_id : undefined });
 }
 
 function wakePollers() {
@@ -108,7 +117,15 @@ routes.unshift((app) => {
     tick();
   });
 
-  app.get('/test/stats', (_req, res) => json(res, 200, { ok: true, calls, actions, queued: updates.length }));
+  app.get('/test/stats', (_req, res) => json(res, 200, { ok: true, calls,
+    actions: events.filter((e) => e.method === 'sendChatAction'), queued: updates.length }));
+
+  // The bot's calls in order, "seq<TAB>method<TAB>chat<TAB>action or reply_to" per line.
+  app.get('/test/events', (req, res) => {
+    const q = req.query;
+    const mine = events.filter((e) => e.token === q.token && (q.chat === undefined || String(e.chat_id) === String(q.chat)));
+    res.type('text').send(mine.map((e) => `${e.seq}\t${e.method}\t${e.chat_id}\t${e.action || e.reply_to || ''}\n`).join(''));
+  });
 
   app.all('/bot:token/:method', (req, res, next) => {
     const m = req.params.method;
@@ -151,11 +168,12 @@ routes.unshift((app) => {
     if (typeof text !== 'string' || text.trim() === '') return apiError(res, 400, 'Bad Request: message text is empty');
     if (visibleLength(text, req.body.parse_mode) > 4096) return apiError(res, 400, 'Bad Request: message is too long');
     if (req.body.parse_mode && req.body.parse_mode !== 'HTML') return apiError(res, 400, 'Bad Request: unsupported parse_mode');
+    record(req, 'sendMessage');
     return next();
   });
 
   app.post('/bot:token/sendChatAction', (req, res) => {
-    actions.push({ chat_id: Number(req.body.chat_id), action: req.body.action });
+    record(req, 'sendChatAction');
     json(res, 200, { ok: true, result: true });
   });
   app.post('/bot:token/setMyCommands', (_req, res) => json(res, 200, { ok: true, result: true }));
