@@ -14,7 +14,7 @@
 # (no rollups, the indexes of before, unnamed statements), on the same data.
 # One private PostgreSQL cluster (default settings) in a temp directory under TMPDIR
 # holds everything; data files are deleted as soon as they are loaded.
-# Knobs: BENCH_RUNS (300 rounds per class), BENCH_BUDGET_MS (1500 ms of peer SQL per
+# Knobs: BENCH_RUNS (1000 rounds per class), BENCH_BUDGET_MS (1500 ms of peer SQL per
 # class), and those of bench/e2e.js.
 set -eu
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,9 +22,10 @@ VABOT=${VABOT:-$ROOT/build/vabot}
 QBENCH=${QBENCH:-$ROOT/build/bench/qbench}
 RESULTS=${BENCH_RESULTS:-$ROOT/bench/results.md}
 CLASSES=$ROOT/bench/classes.tsv
-RUNS=${BENCH_RUNS:-300}
+RUNS=${BENCH_RUNS:-1000}
 BUDGET=${BENCH_BUDGET_MS:-1500}
 SCALES=${*:-1 10 100}
+LAST=${SCALES##* }
 for tool in "$VABOT" "$QBENCH"; do
     [ -x "$tool" ] || { echo "bench: $tool is missing (make bench builds it)" >&2; exit 2; }
 done
@@ -69,23 +70,25 @@ for scale in $SCALES; do
     [ -s "$W/load.tsv" ] || head -n 1 "$W/load1.tsv" >"$W/load.tsv"
     tail -n 1 "$W/load1.tsv" | sed "s/^videos-$scale.json/$scale/" >>"$W/load.tsv"
     rm -f "$W/videos-$scale.json"
+    if [ "$scale" = "$LAST" ]; then
+        # End to end first, so that the before/after timings below are taken back to back.
+        echo "bench: scale $LAST: vabot ask end to end" >&2
+        node "$ROOT/bench/e2e.js" ask "$CLASSES" >"$W/e2e.tsv"
+        echo "bench: scale $LAST: vabot serve against the Telegram fake" >&2
+        node "$ROOT/bench/e2e.js" bot "$CLASSES" >>"$W/e2e.tsv"
+    fi
     echo "bench: scale $scale: answering" >&2
     "$QBENCH" --runs "$RUNS" --budget-ms "$BUDGET" --explain "$W/explain.md" "$CLASSES" >"$W/answer-$scale.tsv"
     answer_table "$W/answer-$scale.tsv" >"$W/answer-$scale.md"
     printf '\nscale %s\n' "$scale"
     cat "$W/answer-$scale.md"
-    LAST=$scale
 done
 load_md=$(md_table "scale|JSON MB|snapshots|psql \\copy s|vabot load s|psql MB/s|vabot MB/s|vabot/psql time|vabot peak RSS MB|psql peak RSS MB" \
     'printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10' <"$W/load.tsv")
 printf '\ningest\n%s\n' "$load_md"
 
-# ==== The largest scale: end to end, memory, and before ====
+# ==== The largest scale: end to end, memory, before, and the goal ====
 
-echo "bench: scale $LAST: vabot ask end to end" >&2
-node "$ROOT/bench/e2e.js" ask "$CLASSES" >"$W/e2e.tsv"
-echo "bench: scale $LAST: vabot serve against the Telegram fake" >&2
-node "$ROOT/bench/e2e.js" bot "$CLASSES" >>"$W/e2e.tsv"
 e2e() { awk -F'\t' -v k="$1" '$1 == k { print $2 }' "$W/e2e.tsv"; }
 e2e_md="| front end | answers/s | p50 ms | p99 ms | runs | not a number |
 |---|---|---|---|---|---|
@@ -112,6 +115,19 @@ before_md=$(awk -F'\t' 'NR == FNR { b[$1] = $10 "\t" $11; next } { print $1 "\t"
         'printf "| %s | %.3f | %.3f | %.3f | %.3f | %.1fx | %.1fx |\n", $1, $2, $3, $4, $5, $2 / $4, $3 / $5')
 printf '\nbefore and after, scale %s\n%s\n' "$LAST" "$before_md"
 
+# The goal of issue 9 at the largest scale, read off the table rather than asserted.
+goal_md=$(awk -F'\t' 'NR > 1 {
+        if ($9 > max) { max = $9; slow = $1 }
+        if ($15 < 1) low50 = low50 sprintf("%s%s (%.1f)", low50 ? ", " : "", $1, $15)
+        if ($16 < 1) low99 = low99 sprintf("%s%s (%.1f)", low99 ? ", " : "", $1, $16) }
+    END {
+        printf "- p99 of our SQL under 10 ms in every class: %s (largest: %.3f ms, %s).\n",
+            max < 10 ? "yes" : "NO", max, slow
+        printf "- peer/ours p50 at least 1 in every class: %s.\n", low50 ? "no, below 1: " low50 : "yes"
+        printf "- peer/ours p99 at least 1 in every class: %s.\n", low99 ? "no, below 1: " low99 : "yes" }' \
+    "$W/answer-$LAST.tsv")
+printf '\ngoal at scale %s\n%s\n' "$LAST" "$goal_md"
+
 # ==== bench/results.md ====
 
 {
@@ -123,6 +139,16 @@ printf '\nbefore and after, scale %s\n%s\n' "$LAST" "$before_md"
         "$($PSQL -c 'SHOW server_version' | cut -d' ' -f1) with its default settings" \
         "(shared_buffers $($PSQL -c 'SHOW shared_buffers'), work_mem $($PSQL -c 'SHOW work_mem')), on a unix socket."
     echo "Data: $SOURCE. Times are milliseconds unless a column says otherwise."
+    echo
+    echo "## The goal at scale $LAST"
+    echo
+    echo "$goal_md"
+    echo
+    echo "Where peers' SQL has the very shape of ours (a creator and a threshold, a creator and a"
+    echo "publication range, negative deltas, distinct creators over a threshold, max likes), it also"
+    echo "uses the same indexes: there the ratio is about 1 by construction, ours keeps only the edge"
+    echo "of a prepared statement (*unnamed* shows the rest), and a p99 below 1 is the noise of a"
+    echo "shared 2-CPU machine on 0.1 ms queries."
     echo
     echo "## Ingest"
     echo
