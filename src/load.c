@@ -26,10 +26,11 @@
  * vabot_refresh_rollups() before COMMIT, so readers never see them disagree. */
 #define ROLLUPS "rollup_hours, rollup_ages, rollup_video_days"
 
-/* Constraints and indexes of the two tables as the catalog has them (schema.sql made
- * them), with the statements that drop and re-create each: loading into bare tables
- * and building every index once at the end is much faster than maintaining them row
- * by row. Ordered for re-creation: keys, then plain indexes, then foreign keys. */
+/* Constraints and indexes of the two tables (and of rollup_video_days, the one rollup
+ * big enough to matter) as the catalog has them (schema.sql made them), with the
+ * statements that drop and re-create each: loading into bare tables and building every
+ * index once at the end is much faster than maintaining them row by row. Ordered for
+ * re-creation: keys, then plain indexes, then foreign keys. */
 static const char ddl_query[] =
     "SELECT t.relname, q.name, q.drop_sql, q.create_sql FROM ("
     " SELECT c.conrelid AS rel, CASE c.contype WHEN 'f' THEN 3 ELSE 1 END AS rank,"

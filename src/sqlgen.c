@@ -173,8 +173,10 @@ static void add_where(const struct spec *s, struct sqlgen_query *q)
         /* Implied by the two terms above, and what keeps this fast: a video counts only
          * when it was published in (first snapshot - N, last snapshot], so the join
          * starts from those videos (index videos_published) instead of all of them. */
-        buf_addf(&q->sql, " AND v.video_created_at > (SELECT MIN(m.created_at) FROM video_snapshots m) - $%d::interval"
-                          " AND v.video_created_at <= (SELECT MAX(m.created_at) FROM video_snapshots m)",
+        buf_addf(&q->sql,
+                 " AND v.video_created_at > (SELECT MIN(m.created_at) FROM video_snapshots m)"
+                 " - $%d::interval"
+                 " AND v.video_created_at <= (SELECT MAX(m.created_at) FROM video_snapshots m)",
                  k);
     }
     for (int i = 0; i < s->n_conds; i++) {
@@ -206,7 +208,8 @@ static void add_where(const struct spec *s, struct sqlgen_query *q)
 static const char *rollup_column(enum spec_field f)
 {
     static const char *const cols[] = {
-        [SPEC_FIELD_DELTA_VIEWS] = "delta_views_count", [SPEC_FIELD_DELTA_LIKES] = "delta_likes_count",
+        [SPEC_FIELD_DELTA_VIEWS] = "delta_views_count",
+        [SPEC_FIELD_DELTA_LIKES] = "delta_likes_count",
         [SPEC_FIELD_DELTA_COMMENTS] = "delta_comments_count",
         [SPEC_FIELD_DELTA_REPORTS] = "delta_reports_count"};
     return spec_field_is_delta(f) ? cols[f] : NULL;
@@ -238,7 +241,8 @@ static void rollup_select(const struct spec *s, char alias, struct sqlgen_query 
     else if (s->agg == SPEC_AGG_SUM)
         buf_addf(&q->sql, "SELECT COALESCE(SUM(%c.%s), 0)", alias, rollup_column(s->field));
     else
-        buf_addf(&q->sql, "SELECT COALESCE(ROUND(SUM(%c.%s) / NULLIF(SUM(%c.snapshots), 0)), 0)::bigint",
+        buf_addf(&q->sql,
+                 "SELECT COALESCE(ROUND(SUM(%c.%s) / NULLIF(SUM(%c.snapshots), 0)), 0)::bigint",
                  alias, rollup_column(s->field), alias);
 }
 
