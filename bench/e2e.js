@@ -99,6 +99,8 @@ function startFake() {
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 256 });
 
+// A kept-alive socket may be closed by the server just as a request goes out on it; such
+// a request never reached the server, and Node's documentation says to send it again.
 function post(port, route, body) {
   return new Promise((resolve, reject) => {
     const data = Buffer.from(JSON.stringify(body));
@@ -108,7 +110,10 @@ function post(port, route, body) {
       res.on('data', (c) => { text += c; });
       res.on('end', () => resolve(JSON.parse(text)));
     });
-    req.on('error', reject);
+    req.on('error', (e) => {
+      if (req.reusedSocket && e.code === 'ECONNRESET') post(port, route, body).then(resolve, reject);
+      else reject(e);
+    });
     req.end(data);
   });
 }

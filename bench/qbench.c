@@ -202,8 +202,10 @@ static int db_round(db *d, const struct qclass *c, const struct sqlgen_query *q,
     char v[DB_VALUE_MAX];
     double t0 = now_ms();
     if (db_query_value(d, buf_str(&q->sql), q->nparams, (const char *const *)q->params, v,
-                       sizeof v))
-        return fprintf(stderr, "qbench: %s: ours: %s\n", c->name, db_errmsg(d)), -1;
+                       sizeof v)) {
+        fprintf(stderr, "qbench: %s: ours: %s\n", c->name, db_errmsg(d));
+        return -1;
+    }
     double t1 = now_ms();
     if (round == 0)
         memcpy(t->ours_value, v, sizeof v);
