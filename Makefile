@@ -62,14 +62,16 @@ $(BUILD)/tests/test_%: tests/unit/test_%.c tests/unit/testhelp.h $(LIBOBJ)
 
 unit: $(UNIT_BIN)
 
-$(BUILD)/bench_rules: bench/bench_rules.c $(LIBOBJ)
-	@$(if $(V),,echo "  BENCH   $@")
-	$(Q)$(CC) $(CPPFLAGS) $(PKGCFLAGS) -Isrc $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJ) $(PKGLIBS)
-
 # Everything but main, for the fuzz targets: each links only what it uses.
 $(BUILD)/libvabot.a: $(LIBOBJ)
 	@$(if $(V),,echo "  AR      $@")
 	$(Q)rm -f $@ && ar rcs $@ $^
+
+# ==== bench helpers: tools under bench/ linked like the unit tests (never part of test) ====
+$(BUILD)/bench/%: bench/%.c $(LIBOBJ)
+	@mkdir -p $(@D)
+	@$(if $(V),,echo "  BENCH   $@")
+	$(Q)$(CC) $(CPPFLAGS) $(PKGCFLAGS) -Isrc $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBOBJ) $(PKGLIBS)
 
 -include $(OBJ:.o=.d)
 
@@ -100,12 +102,14 @@ banned:
 	@! grep -nE '\b($(BANNED))[[:space:]]*\(' src/*.c src/*.h tests/unit/*.c tests/fuzz/*.c 2>/dev/null \
 	  || { echo "banned functions used (see above)"; exit 1; }
 
-bench: deps
-	@$(MAKE) --no-print-directory all
+bench:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/qbench $(BUILD)/bench/bench_rules
 	@bench/run.sh
 
-bench-sharded: deps
-	@$(MAKE) --no-print-directory all
+bench-sharded:
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory all $(BUILD)/bench/qbench
 	@bench/sharded.sh
 
 fuzz: deps-test

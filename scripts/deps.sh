@@ -2,17 +2,20 @@
 # Installs, with apt-get, only the Debian packages that are missing.
 #   scripts/deps.sh        what building and `make run` need
 #   scripts/deps.sh test   plus what `make test` needs (Node.js for the fakes, clang, valgrind)
+#   scripts/deps.sh bench  plus what `make bench` needs (Python for the data converters)
 set -eu
 
 want="pkg-config gcc make libpcre2-dev libcurl4-openssl-dev libcjson-dev libpq-dev libstemmer-dev
       postgresql ca-certificates"
-if [ "${1:-}" = test ]; then
+if [ "${1:-}" = test ] || [ "${1:-}" = bench ]; then
     want="$want clang libclang-rt-14-dev valgrind curl gzip procps time"
     # Node.js may come from Debian or from elsewhere (NodeSource ships npm inside
     # its nodejs): only ask apt for it when the commands are missing.
     command -v node >/dev/null 2>&1 || want="$want nodejs"
     command -v npm >/dev/null 2>&1 || want="$want npm"
 fi
+
+[ "${1:-}" = bench ] && want="$want python3"
 
 missing=
 for p in $want; do

@@ -32,13 +32,107 @@ CREATE TABLE IF NOT EXISTS video_snapshots (
 
 -- Publication-time questions, with or without a creator.
 CREATE INDEX IF NOT EXISTS videos_creator_published ON videos (creator_id, video_created_at);
-CREATE INDEX IF NOT EXISTS videos_published ON videos (video_created_at);
+-- The final counts ride along: sums over a publication range are index-only scans.
+CREATE INDEX IF NOT EXISTS videos_published_counts ON videos (video_created_at)
+    INCLUDE (views_count, likes_count, comments_count, reports_count);
+DROP INDEX IF EXISTS videos_published; -- the same index without the counts
 -- Growth of one creator's or one video's videos in a time range.
 CREATE INDEX IF NOT EXISTS snapshots_video_time ON video_snapshots (video_id, created_at);
 -- Growth of all videos in a time range: an index-only scan over the deltas.
 CREATE INDEX IF NOT EXISTS snapshots_time ON video_snapshots (created_at)
     INCLUDE (video_id, delta_views_count, delta_likes_count, delta_comments_count,
              delta_reports_count);
+
+-- ==== performance: indexes and rollups (measured in bench/results.md) ====
+-- Thresholds, MIN and MAX on final counts: one btree per count. The creator rides
+-- along, so "how many creators have a video above N" is an index-only scan.
+CREATE INDEX IF NOT EXISTS videos_views ON videos (views_count) INCLUDE (creator_id);
+CREATE INDEX IF NOT EXISTS videos_likes ON videos (likes_count) INCLUDE (creator_id);
+CREATE INDEX IF NOT EXISTS videos_comments ON videos (comments_count) INCLUDE (creator_id);
+CREATE INDEX IF NOT EXISTS videos_reports ON videos (reports_count) INCLUDE (creator_id);
+-- Snapshots where a count went down are rare: a partial index lists them, so a question
+-- about negative growth (delta < 0 or below) never scans the whole table.
+CREATE INDEX IF NOT EXISTS snapshots_negative ON video_snapshots (created_at)
+    INCLUDE (video_id, delta_views_count, delta_likes_count, delta_comments_count,
+             delta_reports_count)
+    WHERE delta_views_count < 0 OR delta_likes_count < 0 OR delta_comments_count < 0
+       OR delta_reports_count < 0;
+
+-- Rollups of video_snapshots. Only vabot_refresh_rollups() writes them, and `vabot db
+-- load` calls it in the transaction that replaces the data, so they always describe
+-- the committed rows. src/sqlgen.c reads one only where the number is provably the
+-- one the raw rows give (its comments say why, case by case).
+-- Per UTC hour of measurement: how many snapshots, and the sums of their deltas.
+CREATE TABLE IF NOT EXISTS rollup_hours (
+    hour                 timestamptz PRIMARY KEY,
+    snapshots            bigint NOT NULL,
+    delta_views_count    numeric NOT NULL,
+    delta_likes_count    numeric NOT NULL,
+    delta_comments_count numeric NOT NULL,
+    delta_reports_count  numeric NOT NULL
+);
+-- Per whole hour of age (measurement minus publication, rounded down; negative before
+-- publication): the same sums.
+CREATE TABLE IF NOT EXISTS rollup_ages (
+    age_hour             bigint PRIMARY KEY,
+    snapshots            bigint NOT NULL,
+    delta_views_count    numeric NOT NULL,
+    delta_likes_count    numeric NOT NULL,
+    delta_comments_count numeric NOT NULL,
+    delta_reports_count  numeric NOT NULL
+);
+-- Per UTC day and video measured that day: the largest and smallest delta of each
+-- count. "Some snapshot that day had delta > N" holds exactly when the largest did.
+CREATE TABLE IF NOT EXISTS rollup_video_days (
+    day                      date NOT NULL,
+    video_id                 text COLLATE "C" NOT NULL,
+    max_delta_views_count    bigint NOT NULL,
+    min_delta_views_count    bigint NOT NULL,
+    max_delta_likes_count    bigint NOT NULL,
+    min_delta_likes_count    bigint NOT NULL,
+    max_delta_comments_count bigint NOT NULL,
+    min_delta_comments_count bigint NOT NULL,
+    max_delta_reports_count  bigint NOT NULL,
+    min_delta_reports_count  bigint NOT NULL,
+    PRIMARY KEY (day, video_id)
+);
+-- "How many videos grew on day D": an index-only range scan per count.
+CREATE INDEX IF NOT EXISTS rollup_video_days_views
+    ON rollup_video_days (day, max_delta_views_count) INCLUDE (video_id);
+CREATE INDEX IF NOT EXISTS rollup_video_days_likes
+    ON rollup_video_days (day, max_delta_likes_count) INCLUDE (video_id);
+CREATE INDEX IF NOT EXISTS rollup_video_days_comments
+    ON rollup_video_days (day, max_delta_comments_count) INCLUDE (video_id);
+CREATE INDEX IF NOT EXISTS rollup_video_days_reports
+    ON rollup_video_days (day, max_delta_reports_count) INCLUDE (video_id);
+
+CREATE OR REPLACE FUNCTION vabot_refresh_rollups() RETURNS void LANGUAGE sql AS $$
+    TRUNCATE rollup_hours, rollup_ages, rollup_video_days;
+    INSERT INTO rollup_hours
+    SELECT date_trunc('hour', created_at, 'UTC'), count(*), sum(delta_views_count),
+           sum(delta_likes_count), sum(delta_comments_count), sum(delta_reports_count)
+    FROM video_snapshots GROUP BY 1;
+    INSERT INTO rollup_ages
+    SELECT floor(extract(epoch FROM s.created_at - v.video_created_at) / 3600), count(*),
+           sum(s.delta_views_count), sum(s.delta_likes_count), sum(s.delta_comments_count),
+           sum(s.delta_reports_count)
+    FROM video_snapshots s JOIN videos v ON v.id = s.video_id GROUP BY 1;
+    INSERT INTO rollup_video_days
+    SELECT (created_at AT TIME ZONE 'UTC')::date, video_id,
+           max(delta_views_count), min(delta_views_count), max(delta_likes_count),
+           min(delta_likes_count), max(delta_comments_count), min(delta_comments_count),
+           max(delta_reports_count), min(delta_reports_count)
+    FROM video_snapshots GROUP BY 1, 2;
+$$;
+-- Data loaded before the rollups existed gets them now (once: afterwards the loader
+-- keeps them).
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT 1 FROM rollup_hours) AND EXISTS (SELECT 1 FROM video_snapshots) THEN
+        PERFORM vabot_refresh_rollups();
+    END IF;
+END
+$$;
 
 -- Bookkeeping of the bot, written through their own statements, never by the
 -- query path (see sql/roles.sql).

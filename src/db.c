@@ -8,14 +8,26 @@
 #include "buf.h"
 #include "xalloc.h"
 
+/* Prepared statements: the query path sends a few SQL texts again and again (one per
+ * shape of spec), so db_query_value() prepares each once per connection and from then on
+ * only binds and executes it, saving the parse and analysis an unnamed statement repeats
+ * every time (bench/results.md). The reader keeps custom plans (plan_cache_mode), so
+ * each execution is still planned for its values: a generic plan could not use a
+ * partial index. The cache empties on reconnect. */
+#define STMT_MAX 64
+
 /* conninfo is the user's connection string; user, password and options, when set,
  * override what it says. A reader handle (db_open_reader) runs every statement in a
- * read-only transaction that it rolls back. All owned by the handle; the password is
- * wiped before it is freed. */
+ * read-only transaction that it rolls back. stmt holds the SQL of the statements
+ * prepared on this connection, stmt[i] named "vabot_i"; no_stmt is set when the server
+ * lost one behind our back (a transaction-pooling proxy does that), and statements then
+ * stay unnamed. All owned by the handle; the password is wiped before it is freed. */
 struct db {
     PGconn *conn;
     char *conninfo, *user, *password, *options;
     int reader;
+    char *stmt[STMT_MAX];
+    int nstmt, no_stmt;
     char err[512];
 };
 
@@ -34,10 +46,18 @@ static void wipe_free(char *s)
     free(s);
 }
 
+static void forget_statements(db *d)
+{
+    for (int i = 0; i < d->nstmt; i++)
+        free(d->stmt[i]);
+    d->nstmt = 0;
+}
+
 static int connect_now(db *d)
 {
     if (d->conn)
         PQfinish(d->conn);
+    forget_statements(d);
     const char *keys[] = {"dbname", "user", "password", "options", "application_name", NULL};
     const char *vals[] = {d->conninfo, d->user, d->password, d->options, "vabot", NULL};
     d->conn = PQconnectdbParams(keys, vals, 1);
@@ -100,7 +120,8 @@ db *db_open_reader(const char *conninfo, int timeout_ms, char *err, size_t errle
 {
     char options[160], password[128];
     snprintf(options, sizeof options,
-             "-c default_transaction_read_only=on -c statement_timeout=%d", timeout_ms);
+             "-c default_transaction_read_only=on -c statement_timeout=%d"
+             " -c plan_cache_mode=force_custom_plan", timeout_ms);
     reader_password(conninfo, password, sizeof password);
     db *d = open_with(conninfo, DB_READER_ROLE, password[0] ? password : NULL, options, err,
                       errlen);
@@ -126,6 +147,7 @@ void db_close(db *d)
     free(d->user);
     wipe_free(d->password);
     free(d->options);
+    forget_statements(d);
     free(d);
 }
 
@@ -181,18 +203,50 @@ int db_exec_file(db *d, const char *path)
     return rc;
 }
 
+/* The name of sql's prepared statement, preparing it on first use; 0 when it runs
+ * unnamed instead (statements off, or the server would not prepare it: running it
+ * unnamed then reports why). */
+static int statement(db *d, const char *sql, int nparams, char *name, size_t cap)
+{
+    int i = 0;
+    if (d->no_stmt)
+        return 0;
+    while (i < d->nstmt && strcmp(d->stmt[i], sql))
+        i++;
+    snprintf(name, cap, "vabot_%d", i);
+    if (i < d->nstmt)
+        return 1;
+    if (d->nstmt == STMT_MAX) {
+        PQclear(PQexec(d->conn, "DEALLOCATE ALL"));
+        forget_statements(d);
+        snprintf(name, cap, "vabot_0");
+    }
+    PGresult *r = PQprepare(d->conn, name, sql, nparams, NULL);
+    int ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    if (state && !strcmp(state, "42P05")) /* "already exists": not ours to manage */
+        d->no_stmt = 1;
+    PQclear(r);
+    if (ok)
+        d->stmt[d->nstmt++] = xstrdup(sql);
+    return ok;
+}
+
 /* One statement of a reader: BEGIN READ ONLY, the statement, ROLLBACK, sent as one
  * pipeline (one round trip). Whatever the statement changes in its session (a
  * set_config of default_transaction_read_only, statement_timeout, search_path or role,
  * a temporary table) is rolled back with it, so no statement can prepare the ground
- * for the next one, and nothing it does is ever committed. Returns the statement's
- * result, or the first error, or NULL when nothing could be sent. */
-static PGresult *exec_read_only(PGconn *c, const char *sql, int nparams, const char *const *params)
+ * for the next one, and nothing it does is ever committed. The statement itself runs
+ * prepared when it can (name non-empty). Returns the statement's result, or the first
+ * error, or NULL when nothing could be sent. */
+static PGresult *exec_read_only(PGconn *c, const char *name, const char *sql, int nparams,
+                                const char *const *params)
 {
     PGresult *keep = NULL, *r;
     int sent = PQenterPipelineMode(c) &&
                PQsendQueryParams(c, "BEGIN READ ONLY", 0, NULL, NULL, NULL, NULL, 0) &&
-               PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 0) &&
+               (name[0] ? PQsendQueryPrepared(c, name, nparams, params, NULL, NULL, 0)
+                        : PQsendQueryParams(c, sql, nparams, NULL, params, NULL, NULL, 0)) &&
                PQsendQueryParams(c, "ROLLBACK", 0, NULL, NULL, NULL, NULL, 0) &&
                PQpipelineSync(c);
     /* Each statement's results end with a NULL; the sync's result comes last. */
@@ -220,14 +274,33 @@ static PGresult *exec_read_only(PGconn *c, const char *sql, int nparams, const c
     return keep;
 }
 
+/* Runs one statement, prepared once per connection where possible; a reader's in its
+ * rolled-back read-only transaction. A statement the server lost (26000: a pooler
+ * between us) is run again unnamed, and statements stay unnamed from then on. */
+static PGresult *run(db *d, const char *sql, int nparams, const char *const *params)
+{
+    char name[32] = "";
+    if (!statement(d, sql, nparams, name, sizeof name))
+        name[0] = '\0';
+    PGresult *r = d->reader ? exec_read_only(d->conn, name, sql, nparams, params)
+              : name[0]    ? PQexecPrepared(d->conn, name, nparams, params, NULL, NULL, 0)
+                           : PQexecParams(d->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    if (!name[0] || !state || strcmp(state, "26000"))
+        return r;
+    PQclear(r);
+    d->no_stmt = 1;
+    return d->reader ? exec_read_only(d->conn, "", sql, nparams, params)
+                     : PQexecParams(d->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+}
+
 int db_query_value(db *d, const char *sql, int nparams, const char *const *params, char *out,
                    size_t outlen)
 {
     for (int attempt = 0; attempt < 2; attempt++) {
         if (db_ensure(d))
             return -1;
-        PGresult *r = d->reader ? exec_read_only(d->conn, sql, nparams, params)
-                                : PQexecParams(d->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+        PGresult *r = run(d, sql, nparams, params);
         if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 1) {
             snprintf(out, outlen, "%s", PQgetvalue(r, 0, 0));
             PQclear(r);

@@ -35,8 +35,9 @@ int db_ensure(db *d);
 int db_exec(db *d, const char *sql);
 int db_exec_file(db *d, const char *path);
 
-/* One parameterized statement (PQexecParams, text parameters) that returns one row
- * with one column. The value is copied into out as text ("" for NULL).
+/* One parameterized statement (text parameters) that returns one row with one
+ * column; each SQL text is prepared once per connection and reused. The value is
+ * copied into out as text ("" for NULL).
  * Returns 0, -1 for a connection failure (after one reconnect attempt) or -2 when
  * the server rejected the statement (including a statement timeout). */
 int db_query_value(db *d, const char *sql, int nparams, const char *const *params,

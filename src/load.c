@@ -22,11 +22,15 @@
  * per-call cost vanishes, small enough to keep the loader's memory flat. */
 #define COPY_CHUNK (1 << 20)
 #define PROGRESS_EVERY_NS 250000000LL
+/* The rollups of sql/schema.sql: emptied with the data, refilled from it by
+ * vabot_refresh_rollups() before COMMIT, so readers never see them disagree. */
+#define ROLLUPS "rollup_hours, rollup_ages, rollup_video_days"
 
-/* Constraints and indexes of the two tables as the catalog has them (schema.sql made
- * them), with the statements that drop and re-create each: loading into bare tables
- * and building every index once at the end is much faster than maintaining them row
- * by row. Ordered for re-creation: keys, then plain indexes, then foreign keys. */
+/* Constraints and indexes of the two tables (and of rollup_video_days, the one rollup
+ * big enough to matter) as the catalog has them (schema.sql made them), with the
+ * statements that drop and re-create each: loading into bare tables and building every
+ * index once at the end is much faster than maintaining them row by row. Ordered for
+ * re-creation: keys, then plain indexes, then foreign keys. */
 static const char ddl_query[] =
     "SELECT t.relname, q.name, q.drop_sql, q.create_sql FROM ("
     " SELECT c.conrelid AS rel, CASE c.contype WHEN 'f' THEN 3 ELSE 1 END AS rank,"
@@ -35,13 +39,15 @@ static const char ddl_query[] =
     "  format('ALTER TABLE %s ADD CONSTRAINT %I %s', c.conrelid::regclass, c.conname,"
     "         pg_get_constraintdef(c.oid)) AS create_sql"
     " FROM pg_constraint c"
-    " WHERE c.conrelid IN ('videos'::regclass, 'video_snapshots'::regclass)"
+    " WHERE c.conrelid IN ('videos'::regclass, 'video_snapshots'::regclass,"
+    "                      'rollup_video_days'::regclass)"
     "   AND c.contype IN ('p', 'u', 'f', 'x')"
     " UNION ALL"
     " SELECT i.indrelid, 2, i.indexrelid::regclass::text,"
     "  format('DROP INDEX %s', i.indexrelid::regclass), pg_get_indexdef(i.indexrelid)"
     " FROM pg_index i"
-    " WHERE i.indrelid IN ('videos'::regclass, 'video_snapshots'::regclass)"
+    " WHERE i.indrelid IN ('videos'::regclass, 'video_snapshots'::regclass,"
+    "                      'rollup_video_days'::regclass)"
     "   AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid"
     "                   AND k.conrelid = i.indrelid AND k.contype IN ('p', 'u', 'x'))"
     ") q JOIN pg_class t ON t.oid = q.rel"
@@ -341,7 +347,7 @@ static int prepare(struct loader *L)
         return fail(L, "%s", db_errmsg(L->d));
     L->conn = db_conn(L->d);
     if (exec(L, "BEGIN", "BEGIN") ||
-        exec(L, "TRUNCATE videos, video_snapshots", "emptying the tables") ||
+        exec(L, "TRUNCATE videos, video_snapshots, " ROLLUPS, "emptying the tables") ||
         read_ddl(L))
         return -1;
     for (int i = L->nddl - 1; i >= 0; i--)
@@ -526,11 +532,17 @@ int load_file(db *d, const char *path, int progress, struct load_stats *st, char
              copy_begin(&L, "video_snapshots", VROW_SNAPSHOTS) || stream(&L);
     if (rc == 0) {
         rc = copy_end(&L, NULL) || copy_videos(&L);
-        show_progress(&L, "building indexes");
+        show_progress(&L, "building rollups and indexes");
     }
     if (rc == 0)
-        rc = restore(&L) || exec(&L, "ANALYZE videos, video_snapshots", "ANALYZE") ||
+        rc = exec(&L, "SELECT vabot_refresh_rollups()", "building the rollups") || restore(&L) ||
+             exec(&L, "ANALYZE videos, video_snapshots, " ROLLUPS, "ANALYZE") ||
              exec(&L, "COMMIT", "COMMIT");
+    /* The rollup rows were inserted, not copied frozen: a VACUUM marks them all-visible
+     * so that counting from rollup_video_days stays an index-only scan. Best effort:
+     * autovacuum gets there too, later. */
+    if (rc == 0)
+        PQclear(PQexec(L.conn, "VACUUM rollup_video_days"));
     cleanup(&L, rc != 0);
     st->seconds = since(&L.started);
     snprintf(err, errlen, "%s", rc ? buf_str(&L.err) : "");

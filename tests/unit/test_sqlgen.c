@@ -1,10 +1,11 @@
-/* Golden tests: tests/sql/cases.tsv maps a spec to the exact SQL and parameters. */
+/* Golden tests: tests/sql/cases.tsv maps a spec to the exact SQL and parameters;
+ * tests/sql/plain.tsv does the same for SQL that may not read the rollups. */
 #include "sqlgen.h"
 #include "testhelp.h"
 #include "validate.h"
 
-static int check_case(const char *file, int line, char *spec_json, const char *want_sql,
-                      const char *want_params)
+static int check_case(const char *file, int line, unsigned flags, char *spec_json,
+                      const char *want_sql, const char *want_params)
 {
     struct spec s;
     struct buf err = BUF_INIT, params = BUF_INIT;
@@ -12,7 +13,7 @@ static int check_case(const char *file, int line, char *spec_json, const char *w
     int ok = 0;
     if (validate_json(spec_json, strlen(spec_json), &s, &err)) {
         fprintf(stderr, "%s:%d: spec rejected: %s\n", file, line, buf_str(&err));
-    } else if (sqlgen_build(&s, &q, &err)) {
+    } else if (sqlgen_build_opts(&s, flags, &q, &err)) {
         fprintf(stderr, "%s:%d: %s\n", file, line, buf_str(&err));
     } else {
         sqlgen_params_json(&q, &params);
@@ -27,15 +28,15 @@ static int check_case(const char *file, int line, char *spec_json, const char *w
     return ok;
 }
 
-TEST(golden_cases)
+/* Checks every case of a golden file; returns how many there were. */
+static int golden_file(const char *file, unsigned flags)
 {
-    const char *file = "tests/sql/cases.tsv";
     FILE *f = fopen(file, "r");
     char line[8192];
     int lineno = 0, cases = 0;
     CHECK(f != NULL);
     if (!f)
-        return;
+        return 0;
     while (fgets(line, sizeof line, f)) {
         lineno++;
         line[strcspn(line, "\n")] = '\0';
@@ -51,11 +52,21 @@ TEST(golden_cases)
         *sql++ = '\0';
         *params++ = '\0';
         cases++;
-        if (!check_case(file, lineno, line, sql, params))
+        if (!check_case(file, lineno, flags, line, sql, params))
             th_current_failed = 1;
     }
     fclose(f);
-    CHECK(cases >= 30);
+    return cases;
+}
+
+TEST(golden_cases)
+{
+    CHECK(golden_file("tests/sql/cases.tsv", 0) >= 50);
+}
+
+TEST(golden_cases_without_rollups)
+{
+    CHECK(golden_file("tests/sql/plain.tsv", SQLGEN_NO_ROLLUPS) >= 4);
 }
 
 /* sqlgen trusts nothing it was not promised: a spec that skipped the validator with
@@ -98,6 +109,7 @@ TEST(prefix_check_query)
 int main(void)
 {
     RUN(golden_cases);
+    RUN(golden_cases_without_rollups);
     RUN(unvalidated_spec_is_refused);
     RUN(prefix_check_query);
     return th_finish();
