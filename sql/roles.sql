@@ -36,4 +36,4 @@ REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM vabot_reader;
 GRANT USAGE ON SCHEMA public TO vabot_reader;
 GRANT SELECT ON videos, video_snapshots TO vabot_reader;
 -- The loader's rollups of video_snapshots (sql/schema.sql) are the same data.
-GRANT SELECT ON rollup_hours, rollup_ages, rollup_video_days TO vabot_reader;
+GRANT SELECT ON rollup_hours, rollup_ages, rollup_video_days, rollup_state TO vabot_reader;

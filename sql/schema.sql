@@ -106,6 +106,38 @@ CREATE INDEX IF NOT EXISTS rollup_video_days_comments
 CREATE INDEX IF NOT EXISTS rollup_video_days_reports
     ON rollup_video_days (day, max_delta_reports_count) INCLUDE (video_id);
 
+-- Whether the rollups describe the rows: any change of the data tables made without
+-- vabot_refresh_rollups() (say, rows inserted by hand) marks them stale, and a query that
+-- reads them then fails (vabot_rollups_fresh) instead of giving an outdated number.
+CREATE TABLE IF NOT EXISTS rollup_state (
+    one   boolean PRIMARY KEY DEFAULT true CHECK (one),
+    fresh boolean NOT NULL
+);
+INSERT INTO rollup_state (fresh) VALUES (false) ON CONFLICT DO NOTHING;
+
+CREATE OR REPLACE FUNCTION vabot_rollups_stale() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE rollup_state SET fresh = false WHERE fresh;
+    RETURN NULL;
+END
+$$;
+DROP TRIGGER IF EXISTS videos_rollups_stale ON videos;
+CREATE TRIGGER videos_rollups_stale AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON videos
+    FOR EACH STATEMENT EXECUTE FUNCTION vabot_rollups_stale();
+DROP TRIGGER IF EXISTS snapshots_rollups_stale ON video_snapshots;
+CREATE TRIGGER snapshots_rollups_stale AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
+    ON video_snapshots FOR EACH STATEMENT EXECUTE FUNCTION vabot_rollups_stale();
+
+CREATE OR REPLACE FUNCTION vabot_rollups_fresh() RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF NOT (SELECT fresh FROM rollup_state) THEN
+        RAISE EXCEPTION 'the rollups are stale: the data changed outside vabot db load'
+            USING HINT = 'run vabot db load again, or SELECT vabot_refresh_rollups()';
+    END IF;
+    RETURN true;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION vabot_refresh_rollups() RETURNS void LANGUAGE sql AS $$
     TRUNCATE rollup_hours, rollup_ages, rollup_video_days;
     INSERT INTO rollup_hours
@@ -123,12 +155,13 @@ CREATE OR REPLACE FUNCTION vabot_refresh_rollups() RETURNS void LANGUAGE sql AS 
            min(delta_likes_count), max(delta_comments_count), min(delta_comments_count),
            max(delta_reports_count), min(delta_reports_count)
     FROM video_snapshots GROUP BY 1, 2;
+    UPDATE rollup_state SET fresh = true;
 $$;
 -- Data loaded before the rollups existed gets them now (once: afterwards the loader
 -- keeps them).
 DO $$
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM rollup_hours) AND EXISTS (SELECT 1 FROM video_snapshots) THEN
+    IF NOT (SELECT fresh FROM rollup_state) THEN
         PERFORM vabot_refresh_rollups();
     END IF;
 END

@@ -201,7 +201,10 @@ static void add_where(const struct spec *s, struct sqlgen_query *q)
  *                  does. There is one row per (day, video), so for one day COUNT(*) is
  *                  the distinct count.
  * AVG is SUM / count as numeric, which is how PostgreSQL computes AVG(bigint) itself.
- * Any other filter (creator, video, publication, more conditions) needs the raw rows. */
+ * Any other filter (creator, video, publication, more conditions) needs the raw rows.
+ * Every rollup query first asks vabot_rollups_fresh(), which fails when the data changed
+ * without the rollups (sql/schema.sql): an error, never an outdated number. */
+#define FRESH "vabot_rollups_fresh()"
 
 #define US_PER_HOUR (3600 * UTC_US_PER_SEC)
 
@@ -250,7 +253,8 @@ static void from_hours(const struct spec *s, struct sqlgen_query *q)
 {
     int n = 0;
     rollup_select(s, 'h', q);
-    buf_adds(&q->sql, " FROM rollup_hours h");
+    buf_adds(&q->sql, " FROM rollup_hours h WHERE " FRESH);
+    n = 1;
     range_terms(q, &n, "h.hour", &s->measured);
 }
 
@@ -259,7 +263,7 @@ static void from_ages(const struct spec *s, struct sqlgen_query *q)
     char hours[32];
     snprintf(hours, sizeof hours, "%lld", (long long)(s->after_pub_us / US_PER_HOUR));
     rollup_select(s, 'a', q);
-    buf_addf(&q->sql, " FROM rollup_ages a WHERE a.age_hour >= 0 AND a.age_hour < $%d::bigint",
+    buf_addf(&q->sql, " FROM rollup_ages a WHERE " FRESH " AND a.age_hour >= 0 AND a.age_hour < $%d::bigint",
              add_param(q, hours));
 }
 
@@ -275,10 +279,10 @@ static int add_day_param(struct sqlgen_query *q, int64_t us)
 static void from_days(const struct spec *s, struct sqlgen_query *q)
 {
     const struct spec_range *r = &s->measured;
-    int n = 0, one_day = r->has_from && r->has_to && r->to - r->from == UTC_US_PER_DAY;
+    int n = 1, one_day = r->has_from && r->has_to && r->to - r->from == UTC_US_PER_DAY;
     char v[32];
     buf_adds(&q->sql, one_day ? "SELECT COUNT(*)" : "SELECT COUNT(DISTINCT d.video_id)");
-    buf_adds(&q->sql, " FROM rollup_video_days d");
+    buf_adds(&q->sql, " FROM rollup_video_days d WHERE " FRESH);
     if (one_day) {
         term(q, &n);
         buf_addf(&q->sql, "d.day = $%d::date", add_day_param(q, r->from));

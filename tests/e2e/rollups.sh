@@ -119,8 +119,24 @@ printf '{"videos": [{"id": "x"}]}' >"$T/broken.json"
 t_status "a broken file is refused" 1 vabot db load "$T/broken.json"
 t_eq "a failed load leaves the rollups as they were" "$(rollups)" "$before"
 
-# Data that has no rollups yet (loaded before they existed) gets them from db init.
-$PSQL -c "TRUNCATE rollup_hours, rollup_ages, rollup_video_days"
+# Data that has no rollups yet (loaded before they existed: a new rollup_state says
+# not fresh) gets them from db init.
+$PSQL -c "TRUNCATE rollup_hours, rollup_ages, rollup_video_days" -c "UPDATE rollup_state SET fresh = false"
 t_status "db init with empty rollups" 0 vabot db init
 t_eq "db init fills the rollups of loaded data" "$(rollups)" "$before"
+
+# Rows changed by hand, outside `vabot db load`: a rollup answer would be outdated, so
+# it is an error (exit 4) until the rollups are rebuilt; raw-row answers go on.
+ALL='{"table":"video_snapshots","aggregation":"count"}'
+RAW='{"table":"videos","aggregation":"count"}'
+v=$($PSQL -c "SELECT id FROM videos LIMIT 1")
+$PSQL -c "INSERT INTO video_snapshots SELECT md5(random()::text), '$v', 0, 0, 0, 0, 0, 0, 0, 0, now(), now()"
+t_eq "a change by hand marks the rollups stale" "$($PSQL -c 'SELECT fresh FROM rollup_state')" f
+t_status "stale rollups: no number, a backend failure" 4 vabot spec run - <<<"$ALL"
+grep -q "rollups are stale" "$T/err" && t_ok "stale rollups: the error says why" ||
+    t_fail "stale rollups: the error says why" "$(cat "$T/err")"
+t_status "stale rollups: raw-row questions still answered" 0 vabot spec run - <<<"$RAW"
+$PSQL -c "SELECT vabot_refresh_rollups()" >/dev/null
+t_eq "refreshed rollups count the new row" "$(printf '%s' "$ALL" | vabot spec run -)" \
+    "$($PSQL -c 'SELECT count(*) FROM video_snapshots')"
 t_done

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../unit/sqlcheck.h"
 #include "sqlgen.h"
 #include "text.h"
 #include "validate.h"
@@ -28,50 +29,10 @@ static void fz_check(int ok, const char *what, const char *detail)
     }
 }
 
-static int fz_is_sql_word(const char *w, size_t n)
-{
-    static const char *const words[] = {
-        "SELECT", "COUNT", "DISTINCT", "COALESCE", "SUM", "ROUND", "AVG", "MIN", "MAX",
-        "FROM", "JOIN", "ON", "WHERE", "AND", "ANY", "AT", "TIME", "ZONE", "date", "bigint",
-        "timestamptz", "text", "interval", "videos", "video_snapshots", "v", "s"};
-    static const char *const columns[] = {
-        "id", "creator_id", "video_created_at", "views_count", "likes_count",
-        "comments_count", "reports_count", "video_id", "created_at", "delta_views_count",
-        "delta_likes_count", "delta_comments_count", "delta_reports_count"};
-    for (size_t i = 0; i < sizeof words / sizeof *words; i++)
-        if (strlen(words[i]) == n && !memcmp(words[i], w, n))
-            return 1;
-    if (n > 2 && (w[0] == 'v' || w[0] == 's') && w[1] == '.')
-        for (size_t i = 0; i < sizeof columns / sizeof *columns; i++)
-            if (strlen(columns[i]) == n - 2 && !memcmp(columns[i], w + 2, n - 2))
-                return 1;
-    return 0;
-}
-
-/* Never ';', a comment, a quoted identifier, a backslash or a control byte. */
 static void fz_check_sql(const char *sql, int nparams)
 {
-    for (const char *p = sql; *p;) {
-        if (isalpha((unsigned char)*p) || *p == '_') {
-            const char *w = p;
-            while (isalnum((unsigned char)*p) || *p == '_' || *p == '.')
-                p++;
-            fz_check(fz_is_sql_word(w, (size_t)(p - w)), "a word the generator never writes", sql);
-        } else if (*p == '\'') {
-            fz_check(!strncmp(p, "'UTC'", 5), "a string literal other than 'UTC'", sql);
-            p += 5;
-        } else if (*p == '$') {
-            char *end;
-            long k = strtol(p + 1, &end, 10);
-            fz_check(end > p + 1 && k >= 1 && k <= nparams, "a parameter out of range", sql);
-            p = end;
-        } else {
-            unsigned char c = (unsigned char)*p;
-            fz_check(!strchr(";\\\"-#", c) && c >= 0x20 && c < 0x7f,
-                     "a byte the generator never writes", sql);
-            p++;
-        }
-    }
+    const char *why = NULL;
+    fz_check(sqlcheck(sql, nparams, &why), why, sql);
 }
 
 static void fz_check_spec(const struct spec *s)
