@@ -321,7 +321,8 @@ int db_query_value(db *d, const char *sql, int nparams, const char *const *param
 
 int db_init_schema(db *d, const char *schema_path, const char *roles_path)
 {
-    if (db_exec_file(d, schema_path))
+    /* The scripts are idempotent: "already exists, skipping" notices are no news. */
+    if (db_exec(d, "SET client_min_messages = warning") || db_exec_file(d, schema_path))
         return -1;
     if (roles_path && db_exec_file(d, roles_path))
         fprintf(stderr, "vabot: warning: %s; without role %s, questions cannot be answered\n",
