@@ -87,7 +87,7 @@ static const char *const reason_words[] = {"", "list", "ranking", "non_numeric",
 /* When several reasons apply («Какое видео набрало больше всего…» is both a ranking and
  * a non-number), the most telling one is reported. */
 static const int reason_rank[] = {0, 2, 3, 1, 5, 0, 4, 0};
-static const char *const bound_words[] = {"all", "from", "before", "after", NULL};
+static const char *const bound_words[] = {"all", "from", "before", "after", "through", NULL};
 
 struct fcond {
     int metric, op, mode;
@@ -96,7 +96,7 @@ struct fcond {
 
 /* A date and the part of it that bounds the range: all of it, or only its start
  * («с 1 ноября»), everything before it («до 1 ноября») or after it («после 20 ноября»). */
-enum { BOUND_ALL, BOUND_FROM, BOUND_BEFORE, BOUND_AFTER };
+enum { BOUND_ALL, BOUND_FROM, BOUND_BEFORE, BOUND_AFTER, BOUND_THROUGH };
 
 struct fdate {
     const struct tok *t;
@@ -111,6 +111,10 @@ struct fdate {
 struct frame {
     int agg, what, what_weak, metric, growth_metric, distinct, mode, role_hint, reason;
     int measured;  /* the videos counted are those measured (in a time range) */
+    int video_said; /* videos were named, whether or not they are what is counted */
+    int snapshot_said; /* so were measurements («видео … в замерах») */
+    int per_video;  /* «у одного видео»: only an average or an extreme can follow */
+    int as_of;      /* «на сегодня», «к 20 ноября»: a state at a date, which no table holds */
     int questions; /* question words: two mean two questions in one message */
     struct tok merged; /* a date moved into the year said apart from it (merge_year) */
     int ncreators;
@@ -206,6 +210,10 @@ static int set_subject(const nlu *n, struct frame *fr, const struct gram_fact *f
 {
     struct val v;
     int weak = get_val(n, f, "weak", &v) && v.len == 1 && v.s[0] == '1';
+    if (what == WHAT_VIDEO)
+        fr->video_said = 1;
+    if (what == WHAT_SNAPSHOT && weak)
+        fr->snapshot_said = 1;
     if (fr->what && fr->what_weak && !weak) {
         fr->what = what;
         fr->what_weak = 0;
@@ -381,6 +389,10 @@ static int apply_fact(const nlu *n, struct frame *fr, const struct gram_fact *f)
     }
     if (!strcmp(k, "measured"))
         return fr->measured = 1, 0;
+    if (!strcmp(k, "per_video"))
+        return fr->per_video = 1, 0;
+    if (!strcmp(k, "as_of"))
+        return fr->as_of = 1, 0;
     if (!strcmp(k, "question"))
         return ++fr->questions > 1 ? conflict(fr, "two questions in one message") : 0;
     if (!strcmp(k, "distinct"))
@@ -405,6 +417,29 @@ static int apply_fact(const nlu *n, struct frame *fr, const struct gram_fact *f)
 }
 
 /* ==== From the frame to a spec ==== */
+
+/* A condition on growth itself, or a "has" of growth: what a count of growing videos or
+ * of snapshots with growth needs, else "сколько видео выросли" counts every video. */
+static int growth_condition(const struct frame *fr)
+{
+    for (int i = 0; i < fr->nconds; i++)
+        if (fr->conds[i].mode == MODE_GROWTH)
+            return 1;
+    return fr->nhas > 0;
+}
+
+/* A condition on final totals other than "has any": for a creator, «набрали больше
+ * 100 000 просмотров» is about the sum of their videos, not about one of them. */
+static int threshold_on_totals(const struct frame *fr)
+{
+    for (int i = 0; i < fr->nconds; i++) {
+        const struct fcond *c = &fr->conds[i];
+        if (c->mode != MODE_GROWTH &&
+            !((c->op == SPEC_OP_GT && c->value == 0) || (c->op == SPEC_OP_GE && c->value == 1)))
+            return 1;
+    }
+    return 0;
+}
 
 static int growth_asked(const struct frame *fr)
 {
@@ -478,8 +513,18 @@ static int decide_shape(struct frame *fr, struct spec *s, int *growth)
         agg = AGG_SUM;
     if (agg == AGG_NONE)
         return conflict(fr, "no question word");
+    if (fr->as_of)
+        return conflict(fr, "a state as of a date: the tables hold final totals and growth only");
+    /* «Сколько видео … и лайков?»: the things counted right after «сколько», and a metric
+     * besides, are two questions. */
+    if (agg == AGG_HOWMANY && fr->metric && fr->what && !fr->what_weak)
+        return conflict(fr, "a count of things and a metric at once");
     if (agg == AGG_HOWMANY)
         agg = fr->metric || (!fr->what && !fr->nhas && fr->growth_metric) ? AGG_SUM : AGG_COUNT;
+    if (fr->per_video && agg != AGG_AVG && agg != AGG_MIN && agg != AGG_MAX)
+        return conflict(fr, "«одно видео» with a total: an average or an extreme was meant?");
+    if (fr->distinct && agg != AGG_COUNT)
+        return conflict(fr, "distinct values of a sum");
     if (fold_growth(fr, agg))
         return -1;
     *growth = growth_asked(fr);
@@ -487,6 +532,14 @@ static int decide_shape(struct frame *fr, struct spec *s, int *growth)
         int what = fr->what ? fr->what : (fr->nhas ? WHAT_VIDEO : WHAT_NONE);
         if (fr->metric)
             return conflict(fr, "a count with a metric left over");
+        if (*growth && !fr->after_pub_us && !growth_condition(fr))
+            return conflict(fr, "growth of what? No metric grew");
+        /* «Сколько креаторов набрали больше 100 000 просмотров» means their totals; only
+         * «креаторы, у которых есть видео с …» is a condition on videos. */
+        if (what == WHAT_CREATOR && !fr->video_said && threshold_on_totals(fr))
+            return conflict(fr, "a condition on creators' totals, not on their videos");
+        if (what == WHAT_VIDEO && fr->snapshot_said)
+            fr->measured = 1; /* «сколько видео есть в замерах» */
         s->agg = SPEC_AGG_COUNT;
         switch (what) {
         case WHAT_VIDEO:
@@ -560,6 +613,9 @@ static int put_range(struct frame *fr, struct spec_range *r, const struct fdate 
     case BOUND_BEFORE:
         *r = (struct spec_range){0, 1, 0, d->t->from};
         break;
+    case BOUND_THROUGH:
+        *r = (struct spec_range){0, 1, 0, d->t->to};
+        break;
     default:
         *r = (struct spec_range){1, 1, d->t->from, d->t->to};
     }
@@ -581,7 +637,10 @@ static void merge_year(struct frame *fr)
                  (d->t->grain == TOK_GRAIN_MONTH || d->t->grain == TOK_GRAIN_DAY))
             part = d;
     }
-    if (!part || !year || year->bound != BOUND_ALL)
+    /* Only a year said right after the day or month: «в ноябре прошлого года»; in «28
+     * ноября у видео, опубликованных в 2024 году» the two are dates of two things. */
+    if (!part || !year || year->bound != BOUND_ALL || year->t != part->t + 1 ||
+        (part->role != ROLE_ANY && year->role != ROLE_ANY && part->role != year->role))
         return;
     struct utc_civil y, a, b;
     utc_to_local(year->t->from, &y);
@@ -610,7 +669,13 @@ static int decide_dates(struct frame *fr, struct spec *s, int growth)
     struct spec_range *day_range = NULL;
     for (int k = 0; k < fr->ndates; k++) {
         const struct fdate *d = &fr->dates[k];
-        int role = d->role != ROLE_ANY ? d->role : fr->role_hint;
+        int role = d->role;
+        /* «у видео, которые опубликовал креатор X»: a publication word that says nothing
+         * of a date does not make a growth question's date a publication date */
+        if (role == ROLE_ANY && !snaps)
+            role = fr->role_hint;
+        if (role == ROLE_ANY && fr->after_pub_us)
+            return conflict(fr, "a date beside «после публикации»: of publication or of growth?");
         if (role == ROLE_ANY)
             role = snaps && (growth || s->agg == SPEC_AGG_COUNT || fr->measured) ? ROLE_MEAS : ROLE_PUB;
         if (role == ROLE_MEAS && !snaps)
@@ -651,6 +716,13 @@ static int decide_conds(struct frame *fr, struct spec *s, int growth)
          * videos table too: not expressible, so not answered. */
         if (!delta && snaps && s->agg != SPEC_AGG_COUNT)
             return conflict(fr, "a final-total condition in a question about growth");
+        /* Videos (or creators) counted by their growth: a delta is one hour's, so only
+         * "grew at all" (> 0, >= 1) or "fell at all" (< 0, <= -1) means the same over a
+         * day; «больше 100 новых просмотров за день» would need the day's sum per video. */
+        if (delta && s->agg == SPEC_AGG_COUNT_DISTINCT && i < fr->nconds &&
+            !((c.op == SPEC_OP_GT && c.value == 0) || (c.op == SPEC_OP_GE && c.value == 1) ||
+              (c.op == SPEC_OP_LT && c.value == 0) || (c.op == SPEC_OP_LE && c.value == -1)))
+            return conflict(fr, "a threshold on the growth of each video over a period");
         if (s->n_conds == SPEC_MAX_CONDS)
             return conflict(fr, "too many conditions");
         struct spec_cond *sc = &s->conds[s->n_conds++];

@@ -456,6 +456,8 @@ size_t numbers_parse_at(const struct text_doc *d, size_t i, struct numbers_value
         if (exp >= 0) {
             if (exp >= last_exp)
                 break;
+            if (last_exp == 100)
+                v->scale = exp;
             add_scaled(v, &it, exp);
             last_exp = exp;
             k = end = m;
@@ -468,6 +470,52 @@ size_t numbers_parse_at(const struct text_doc *d, size_t i, struct numbers_value
         break;
     }
     return end - i;
+}
+
+/* A minus glued to a number and standing apart from what precedes it is a sign:
+ * «меньше -100», «ровно −5»; «топ-5» and «10 - 15» are not. */
+static void signs(struct text_doc *d)
+{
+    size_t j = 0;
+    for (size_t i = 0; i < d->ntoks; j++) {
+        struct tok *m = &d->toks[i];
+        struct tok *n = i + 1 < d->ntoks ? &d->toks[i + 1] : NULL;
+        int apart = i == 0 || d->toks[i - 1].end < m->start;
+        if (n && text_is(m, "-") && n->kind == TOK_NUM && m->end == n->start && apart &&
+            !(n->flags & TOK_F_OVERFLOW)) {
+            int64_t v = n->num;
+            unsigned fl = n->flags;
+            int sc = n->scale;
+            struct tok *t = text_merge(d, j, i, 2, TOK_NUM);
+            t->num = -v;
+            t->flags = fl;
+            t->scale = sc;
+            i += 2;
+            continue;
+        }
+        d->toks[j] = d->toks[i++];
+    }
+    d->ntoks = j;
+}
+
+/* «от 10 до 15 тысяч», «10-15 тыс.», «между 1 и 2 млн»: the multiplier of the range's end
+ * is its start's too, when the start read without it would be implausibly small (below
+ * the end's own number). «от 500 до 15 тысяч» keeps its 500. */
+static void range_scales(struct text_doc *d)
+{
+    for (size_t i = 0; i + 2 < d->ntoks; i++) {
+        struct tok *a = &d->toks[i], *link = &d->toks[i + 1], *b = &d->toks[i + 2];
+        if (a->kind != TOK_NUM || b->kind != TOK_NUM || a->scale || !b->scale || a->num <= 0 ||
+            (a->flags & (TOK_F_FRACTION | TOK_F_OVERFLOW)))
+            continue;
+        if (!text_is(link, "до") && !text_is(link, "по") && !text_is(link, "и") && !text_is(link, "-"))
+            continue;
+        int64_t m = pow10_tab[b->scale];
+        if (a->num > INT64_MAX / m || a->num * m >= b->num)
+            continue;
+        a->num *= m;
+        a->scale = b->scale;
+    }
 }
 
 void numbers_apply(struct text_doc *d)
@@ -484,7 +532,10 @@ void numbers_apply(struct text_doc *d)
         struct tok *t = text_merge(d, j, i, n, TOK_NUM);
         t->num = v.value;
         t->flags = v.flags;
+        t->scale = v.scale;
         i += n;
     }
     d->ntoks = j;
+    signs(d);
+    range_scales(d);
 }

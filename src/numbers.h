@@ -37,6 +37,7 @@ void numbers_apply(struct text_doc *d);
 struct numbers_value {
     int64_t value;
     unsigned flags; /* TOK_F_FRACTION, TOK_F_OVERFLOW, TOK_F_WORDS */
+    int scale;      /* the power of ten of the largest multiplier, 0 when none */
 };
 size_t numbers_parse_at(const struct text_doc *d, size_t i, struct numbers_value *v);
 

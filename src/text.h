@@ -74,6 +74,7 @@ struct tok {
     const char *s;        /* d->norm + start, len = end - start; not NUL-terminated */
     size_t len;
     int64_t num;          /* NUM: the value */
+    int scale;            /* NUM: the power of ten of its largest multiplier ("15 тысяч": 3) */
     int64_t from, to;     /* DATE: [from, to) UTC microseconds; TIMEWIN: seconds of day */
     enum tok_grain grain; /* DATE */
     char id[33];          /* ID: 32 lowercase hex, or the lowercase prefix */

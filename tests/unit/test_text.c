@@ -33,7 +33,8 @@ static int doc_violations(const struct text_doc *d, size_t raw_len)
         if (t->kind == TOK_TIMEWIN && !(t->flags & TOK_F_BAD_DATE) &&
             (t->from < 0 || t->to > 86400 || t->from >= t->to))
             bad++;
-        if (t->kind == TOK_NUM && t->num < 0)
+        /* a number is negative only when a minus sign is part of it */
+        if (t->kind == TOK_NUM && t->num < 0 && t->s[0] != '-')
             bad++;
     }
     return bad;
