@@ -73,12 +73,14 @@ void nlu_result_release(struct nlu_result *r)
 
 enum { AGG_NONE, AGG_HOWMANY, AGG_COUNT, AGG_SUM, AGG_AVG, AGG_MIN, AGG_MAX };
 enum { WHAT_NONE, WHAT_VIDEO, WHAT_SNAPSHOT, WHAT_CREATOR, WHAT_DAY };
-enum { MODE_NONE, MODE_FINAL, MODE_GROWTH, MODE_AUTO };
+/* MODE_GET: «получили хотя бы один лайк»: growth when said with a day of measurement,
+ * final totals otherwise, like a "has". */
+enum { MODE_NONE, MODE_FINAL, MODE_GROWTH, MODE_AUTO, MODE_GET };
 enum { ROLE_ANY, ROLE_PUB, ROLE_MEAS };
 
 static const char *const agg_words[] = {"", "howmany", "count", "sum", "avg", "min", "max", NULL};
 static const char *const what_words[] = {"", "video", "snapshot", "creator", "day", NULL};
-static const char *const mode_words[] = {"", "final", "growth", "auto", NULL};
+static const char *const mode_words[] = {"", "final", "growth", "auto", "get", NULL};
 static const char *const role_words[] = {"any", "pub", "meas", NULL};
 static const char *const metric_words[] = {"views", "likes", "comments", "reports", NULL};
 static const char *const op_words[] = {"gt", "ge", "lt", "le", "eq", "ne", NULL};
@@ -115,6 +117,11 @@ struct frame {
     int snapshot_said; /* so were measurements («видео … в замерах») */
     int per_video;  /* «у одного видео»: only an average or an extreme can follow */
     int as_of;      /* «на сегодня», «к 20 ноября»: a state at a date, which no table holds */
+    int second;     /* «… и видео», «… и лайков»: a second thing asked */
+    int per_day;    /* «в день»: a rate per day, which no spec holds */
+    int all_videos; /* «все видео» (of a creator): for creators, "every video", not "one" */
+    int times;      /* «сколько раз»: events, that is measurements */
+    int db_date;    /* «в базе 28 ноября»: as of that date, unless published or grown then */
     int questions; /* question words: two mean two questions in one message */
     struct tok merged; /* a date moved into the year said apart from it (merge_year) */
     int ncreators;
@@ -317,6 +324,9 @@ static int add_date(const nlu *n, struct frame *fr, const struct gram_fact *f)
 {
     struct val v;
     int role = ROLE_ANY;
+    for (int i = 0; i < f->nkv; i++)
+        if (!strcmp(f->kv[i].key, "d") && !f->kv[i].lit && f->kv[i].tag < 0)
+            return 0; /* the other branch of a rule with two places for its date */
     if (!get_val(n, f, "d", &v) || !v.tok || v.tok->kind != TOK_DATE)
         return conflict(fr, "a date fact without a date");
     const struct tok *t = v.tok;
@@ -393,6 +403,16 @@ static int apply_fact(const nlu *n, struct frame *fr, const struct gram_fact *f)
         return fr->per_video = 1, 0;
     if (!strcmp(k, "as_of"))
         return fr->as_of = 1, 0;
+    if (!strcmp(k, "second"))
+        return fr->second = 1, 0;
+    if (!strcmp(k, "per_day"))
+        return fr->per_day = 1, 0;
+    if (!strcmp(k, "times"))
+        return fr->times = 1, 0;
+    if (!strcmp(k, "db_date"))
+        return fr->db_date = 1, 0;
+    if (!strcmp(k, "all_videos"))
+        return fr->all_videos = 1, 0;
     if (!strcmp(k, "question"))
         return ++fr->questions > 1 ? conflict(fr, "two questions in one message") : 0;
     if (!strcmp(k, "distinct"))
@@ -423,7 +443,7 @@ static int apply_fact(const nlu *n, struct frame *fr, const struct gram_fact *f)
 static int growth_condition(const struct frame *fr)
 {
     for (int i = 0; i < fr->nconds; i++)
-        if (fr->conds[i].mode == MODE_GROWTH)
+        if (fr->conds[i].mode == MODE_GROWTH || fr->conds[i].mode == MODE_GET)
             return 1;
     return fr->nhas > 0;
 }
@@ -441,6 +461,15 @@ static int threshold_on_totals(const struct frame *fr)
     return 0;
 }
 
+/* A date that may be of measurement (not tied to publication). */
+static int measured_day_said(const struct frame *fr)
+{
+    for (int k = 0; k < fr->ndates; k++)
+        if (fr->dates[k].role != ROLE_PUB && fr->role_hint != ROLE_PUB)
+            return 1;
+    return 0;
+}
+
 static int growth_asked(const struct frame *fr)
 {
     if (fr->mode == MODE_GROWTH || fr->after_pub_us)
@@ -448,6 +477,12 @@ static int growth_asked(const struct frame *fr)
     for (int i = 0; i < fr->nconds; i++)
         if (fr->conds[i].mode == MODE_GROWTH)
             return 1;
+    for (int i = 0; i < fr->nconds; i++)
+        if (fr->conds[i].mode == MODE_GET && measured_day_said(fr))
+            return 1;
+    /* «сколько раз видео получали жалобы»: each time is a measurement with new ones */
+    if (fr->times && fr->nhas)
+        return 1;
     for (int i = 0; i < fr->nhas; i++) {
         if (fr->has[i].mode == MODE_GROWTH)
             return 1;
@@ -515,6 +550,12 @@ static int decide_shape(struct frame *fr, struct spec *s, int *growth)
         return conflict(fr, "no question word");
     if (fr->as_of)
         return conflict(fr, "a state as of a date: the tables hold final totals and growth only");
+    if (fr->second)
+        return conflict(fr, "a second thing asked after «и»");
+    if (fr->per_day)
+        return conflict(fr, "a rate per day");
+    if (fr->times && (fr->role_hint == ROLE_PUB || publication_said(fr)))
+        return conflict(fr, "«сколько раз» of publications: that is a count of videos");
     /* «Сколько видео … и лайков?»: the things counted right after «сколько», and a metric
      * besides, are two questions. */
     if (agg == AGG_HOWMANY && fr->metric && fr->what && !fr->what_weak)
@@ -528,6 +569,8 @@ static int decide_shape(struct frame *fr, struct spec *s, int *growth)
     if (fold_growth(fr, agg))
         return -1;
     *growth = growth_asked(fr);
+    if (fr->db_date && !*growth && !publication_said(fr))
+        return conflict(fr, "what was in the database on a date: the tables hold no history");
     if (agg == AGG_COUNT) {
         int what = fr->what ? fr->what : (fr->nhas ? WHAT_VIDEO : WHAT_NONE);
         if (fr->metric)
@@ -538,6 +581,12 @@ static int decide_shape(struct frame *fr, struct spec *s, int *growth)
          * «креаторы, у которых есть видео с …» is a condition on videos. */
         if (what == WHAT_CREATOR && !fr->video_said && threshold_on_totals(fr))
             return conflict(fr, "a condition on creators' totals, not on their videos");
+        if (what == WHAT_CREATOR && fr->all_videos && (fr->nconds || fr->nhas))
+            return conflict(fr, "a condition on all of a creator's videos");
+        if (what == WHAT_CREATOR && fr->measured)
+            *growth = 1; /* creators of measured videos: read from the snapshots */
+        if (what == WHAT_DAY && strcmp(utc_zone(), "UTC"))
+            return conflict(fr, "publication days are UTC days; with another VABOT_TZ they would differ");
         if (what == WHAT_VIDEO && fr->snapshot_said)
             fr->measured = 1; /* «сколько видео есть в замерах» */
         s->agg = SPEC_AGG_COUNT;
@@ -708,8 +757,22 @@ static int decide_conds(struct frame *fr, struct spec *s, int growth)
         struct fcond c = i < fr->nconds ? fr->conds[i] : fr->has[i - fr->nconds];
         /* An auto condition is on growth when it is a "has" of a growth question, or a
          * condition of a snapshot count whose question speaks of growth. */
-        int delta = c.mode == MODE_GROWTH ||
+        int delta = c.mode == MODE_GROWTH || (c.mode == MODE_GET && growth) ||
                     (c.mode == MODE_AUTO && growth && (i >= fr->nconds || s->agg == SPEC_AGG_COUNT));
+        if (delta && fr->mode == MODE_FINAL)
+            return conflict(fr, "growth and final totals at once");
+        /* No total is below zero: «просмотров меньше нуля» means a fall, said unclearly */
+        if (!delta && ((c.op == SPEC_OP_LT && c.value <= 0) || (c.op == SPEC_OP_LE && c.value < 0)))
+            return conflict(fr, "a total below zero");
+        /* «замеры у видео с более чем 1000 просмотров»: the videos' final views, which a
+         * snapshot count cannot filter on; only «замеры, где просмотров больше» can */
+        if (!delta && snaps && s->agg == SPEC_AGG_COUNT && fr->video_said)
+            return conflict(fr, "a condition on the videos of counted measurements");
+        /* «новые просмотры видео с отрицательным приростом лайков»: a condition on another
+         * metric's delta would pick snapshots, not videos */
+        if (delta && s->agg == SPEC_AGG_SUM && spec_field_is_delta(s->field) &&
+            s->field != (enum spec_field)(SPEC_FIELD_DELTA_VIEWS + c.metric))
+            return conflict(fr, "a sum of one metric's growth filtered by another's");
         if (delta && !snaps)
             return conflict(fr, "growth condition in a question about final totals");
         /* In "which videos grew" questions a condition on final totals would need the

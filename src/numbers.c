@@ -498,17 +498,31 @@ static void signs(struct text_doc *d)
     d->ntoks = j;
 }
 
-/* «от 10 до 15 тысяч», «10-15 тыс.», «между 1 и 2 млн»: the multiplier of the range's end
- * is its start's too, when the start read without it would be implausibly small (below
- * the end's own number). «от 500 до 15 тысяч» keeps its 500. */
+/* «от 10 до 15 тысяч», «10-15 тыс.», «между 1 и 2 млн», «больше 10, но меньше 15 тысяч»:
+ * the multiplier of the range's end is its start's too, when the start read without it
+ * would be implausibly small (below the end). «от 500 до 15 тысяч» keeps its 500. */
+static int range_link(const struct tok *t)
+{
+    static const char *const words[] = {"до", "по", "и", "-", ",", "но", "а", "меньше",
+                                        "менее", "ниже", "не", "более", "больше", "чем"};
+    for (size_t k = 0; k < sizeof words / sizeof *words; k++)
+        if (text_is(t, words[k]))
+            return 1;
+    return 0;
+}
+
 static void range_scales(struct text_doc *d)
 {
     for (size_t i = 0; i + 2 < d->ntoks; i++) {
-        struct tok *a = &d->toks[i], *link = &d->toks[i + 1], *b = &d->toks[i + 2];
-        if (a->kind != TOK_NUM || b->kind != TOK_NUM || a->scale || !b->scale || a->num <= 0 ||
+        struct tok *a = &d->toks[i];
+        if (a->kind != TOK_NUM || a->scale || a->num <= 0 ||
             (a->flags & (TOK_F_FRACTION | TOK_F_OVERFLOW)))
             continue;
-        if (!text_is(link, "до") && !text_is(link, "по") && !text_is(link, "и") && !text_is(link, "-"))
+        size_t k = i + 1;
+        while (k < d->ntoks && k < i + 5 && range_link(&d->toks[k]))
+            k++;
+        struct tok *b = k < d->ntoks ? &d->toks[k] : NULL;
+        if (k == i + 1 || !b || b->kind != TOK_NUM || !b->scale)
             continue;
         int64_t m = pow10_tab[b->scale];
         if (a->num > INT64_MAX / m || a->num * m >= b->num)
