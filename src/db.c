@@ -21,7 +21,8 @@
  * read-only transaction that it rolls back. stmt holds the SQL of the statements
  * prepared on this connection, stmt[i] named "vabot_i"; no_stmt is set when the server
  * lost one behind our back (a transaction-pooling proxy does that), and statements then
- * stay unnamed. All owned by the handle; the password is wiped before it is freed. */
+ * stay unnamed. All owned by the handle; conninfo and password are wiped before they
+ * are freed. */
 struct db {
     PGconn *conn;
     char *conninfo, *user, *password, *options;
@@ -143,7 +144,7 @@ void db_close(db *d)
         return;
     if (d->conn)
         PQfinish(d->conn);
-    free(d->conninfo);
+    wipe_free(d->conninfo); /* the user's string: it may hold the owner's password */
     free(d->user);
     wipe_free(d->password);
     free(d->options);

@@ -119,7 +119,7 @@ static int run_query(const struct sqlgen_query *q)
         rc = 0;
     }
     db_close(d);
-    buf_release(&ci);
+    buf_wipe(&ci);
     return rc;
 }
 

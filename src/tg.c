@@ -296,13 +296,6 @@ tg_client *tg_new(const char *base_url, const char *token)
     return c;
 }
 
-static void wipe(struct buf *b)
-{
-    if (b->p)
-        memset(b->p, 0, b->cap);
-    buf_release(b);
-}
-
 void tg_free(tg_client *c)
 {
     if (!c)
@@ -312,7 +305,7 @@ void tg_free(tg_client *c)
     memset(c->token, 0, strlen(c->token));
     free(c->token);
     free(c->base);
-    wipe(&c->url);
+    buf_wipe(&c->url);
     buf_release(&c->body);
     free(c);
 }
