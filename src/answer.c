@@ -283,7 +283,7 @@ static int ask_llm(answerer *a, const char *text, size_t len, int64_t now, struc
         r->source = "llm";
         cache_put(a->cache, a->owner, text, len, now, json.p, json.len);
         rc = 0;
-    } else if (st == LLM_OK || st == LLM_NOT_UNDERSTOOD || st == LLM_DISABLED) {
+    } else if (st == LLM_OK || st == LLM_NOT_UNDERSTOOD) {
         buf_adds(&a->why, st == LLM_OK ? buf_str(&why) : llm_errmsg(a->llm));
         not_understood(r, &a->nr.unknown);
     } else {

@@ -169,7 +169,8 @@ int db_ensure(db *d)
     return connect_now(d);
 }
 
-int db_exec(db *d, const char *sql)
+/* Runs a script or statement(s) through the simple query protocol. */
+static int db_exec(db *d, const char *sql)
 {
     if (db_ensure(d))
         return -1;
@@ -186,7 +187,7 @@ int db_exec(db *d, const char *sql)
     return rc;
 }
 
-int db_exec_file(db *d, const char *path)
+static int db_exec_file(db *d, const char *path)
 {
     struct buf b = BUF_INIT;
     char chunk[8192];

@@ -31,10 +31,6 @@ PGconn *db_conn(db *d); /* the live connection after db_ensure(); owned by d */
 /* Reconnects when the connection is bad. 0 ok, -1 unreachable. */
 int db_ensure(db *d);
 
-/* Runs a script or statement(s) through the simple query protocol. */
-int db_exec(db *d, const char *sql);
-int db_exec_file(db *d, const char *path);
-
 /* One parameterized statement (text parameters) that returns one row with one
  * column; each SQL text is prepared once per connection and reused. The value is
  * copied into out as text ("" for NULL).
