@@ -6,7 +6,8 @@
  * the shared validator, SQL generator and the database.
  *
  * Ownership: an answerer owns its database connection, its grammar and its LLM
- * client, and is used by one thread at a time (the bot gives each worker its own).
+ * client, and is used by one thread at a time (the bot gives each worker its own);
+ * the LLM cache is one per process, shared by all answerers (thread-safe).
  * answer_question() fills a struct answer_result whose strings it owns until
  * answer_result_release(). Errors: see enum answer_status; the reply text is always
  * set and is what a user should read. */
@@ -52,6 +53,10 @@ void answer_free(answerer *a);
 int answer_question(answerer *a, int64_t chat_id, const char *text, size_t len,
                     struct answer_result *r);
 void answer_result_release(struct answer_result *r);
+
+/* The LLM cache the answerer uses: one for the whole process, shared by every answerer
+ * with an LLM and freed with the last of them; NULL without an LLM. Exposed for tests. */
+struct cache *answer_cache(const answerer *a);
 
 /* Called (from the answering thread) just before a slow LLM request starts, so that
  * the bot can show "typing". */

@@ -113,10 +113,10 @@ struct entry {
 };
 
 /* Every field is guarded by mu. newest/oldest are the ends of the recency list; the
- * table has 2 * capacity buckets, so chains stay short. */
+ * table has 2 * capacity buckets, so chains stay short. Keys carry the namespace, so
+ * one cache serves clients of any model and prompt. */
 struct cache {
     pthread_mutex_t mu;
-    char *ns;
     size_t capacity, count, nbuckets;
     struct entry **buckets, *newest, *oldest;
 };
@@ -131,11 +131,10 @@ static size_t hash(const char *s)
     return (size_t)h;
 }
 
-cache *cache_new(size_t capacity, const char *ns)
+cache *cache_new(size_t capacity)
 {
     cache *c = xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->mu, NULL);
-    c->ns = xstrdup(ns ? ns : "");
     c->capacity = capacity ? capacity : CACHE_DEFAULT_CAPACITY;
     c->nbuckets = 2 * c->capacity;
     c->buckets = xcalloc(c->nbuckets, sizeof *c->buckets);
@@ -153,7 +152,6 @@ void cache_free(cache *c)
         free(e);
     }
     free(c->buckets);
-    free(c->ns);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
@@ -261,10 +259,10 @@ static void log_db(db *owner, const char *what, PGresult *r)
 }
 
 /* A row for ever (day '') wins over one for today; *dated tells which was found. */
-static int db_get(cache *c, db *owner, const char *norm, const char *day, struct buf *spec,
-                  int *dated)
+static int db_get(db *owner, const char *ns, const char *norm, const char *day,
+                  struct buf *spec, int *dated)
 {
-    const char *params[] = {c->ns, norm, day};
+    const char *params[] = {ns, norm, day};
     if (db_ensure(owner)) {
         log_db(owner, "read", NULL);
         return 0;
@@ -298,9 +296,10 @@ static int run(db *owner, const char *sql, int n, const char *const *params)
 }
 
 /* Rows of days before today can never be hit again. */
-static int db_put(cache *c, db *owner, const char *norm, const char *day, const char *spec)
+static int db_put(db *owner, const char *ns, const char *norm, const char *day,
+                  const char *spec)
 {
-    const char *params[] = {c->ns, norm, day, spec};
+    const char *params[] = {ns, norm, day, spec};
     if (db_ensure(owner)) {
         log_db(owner, "write", NULL);
         return -1;
@@ -316,28 +315,28 @@ static int db_put(cache *c, db *owner, const char *norm, const char *day, const 
 
 /* ==== Get and put ==== */
 
-static void make_key(const cache *c, const char *day, const char *norm, struct buf *key)
+static void make_key(const char *ns, const char *day, const char *norm, struct buf *key)
 {
     buf_reset(key);
-    buf_addf(key, "%s\x1f%s\x1f%s", c->ns, day, norm);
+    buf_addf(key, "%s\x1f%s\x1f%s", ns, day, norm);
 }
 
-int cache_get(cache *c, db *owner, const char *question, size_t len, int64_t now_us,
-              struct buf *spec)
+int cache_get(cache *c, db *owner, const char *ns, const char *question, size_t len,
+              int64_t now_us, struct buf *spec)
 {
     struct buf norm = BUF_INIT, key = BUF_INIT;
     char day[11];
     int dated = 0;
     utc_day(now_us, day);
     cache_normalize(question, len, &norm);
-    make_key(c, "", buf_str(&norm), &key);
+    make_key(ns, "", buf_str(&norm), &key);
     int hit = mem_get(c, buf_str(&key), spec);
     if (!hit) {
-        make_key(c, day, buf_str(&norm), &key);
+        make_key(ns, day, buf_str(&norm), &key);
         hit = mem_get(c, buf_str(&key), spec);
     }
-    if (!hit && owner && db_get(c, owner, buf_str(&norm), day, spec, &dated)) {
-        make_key(c, dated ? day : "", buf_str(&norm), &key);
+    if (!hit && owner && db_get(owner, ns, buf_str(&norm), day, spec, &dated)) {
+        make_key(ns, dated ? day : "", buf_str(&norm), &key);
         mem_put(c, buf_str(&key), spec->p, spec->len);
         hit = 1;
     }
@@ -346,8 +345,8 @@ int cache_get(cache *c, db *owner, const char *question, size_t len, int64_t now
     return hit;
 }
 
-int cache_put(cache *c, db *owner, const char *question, size_t len, int64_t now_us,
-              const char *spec, size_t speclen)
+int cache_put(cache *c, db *owner, const char *ns, const char *question, size_t len,
+              int64_t now_us, const char *spec, size_t speclen)
 {
     char day[11];
     int scope = cache_scope(spec, speclen, now_us, day);
@@ -355,10 +354,10 @@ int cache_put(cache *c, db *owner, const char *question, size_t len, int64_t now
         return 0;
     struct buf norm = BUF_INIT, key = BUF_INIT, text = BUF_INIT;
     cache_normalize(question, len, &norm);
-    make_key(c, scope ? day : "", buf_str(&norm), &key);
+    make_key(ns, scope ? day : "", buf_str(&norm), &key);
     mem_put(c, buf_str(&key), spec, speclen);
     buf_add(&text, spec, speclen); /* NUL-terminated for libpq */
-    int rc = owner ? db_put(c, owner, buf_str(&norm), scope ? day : "", buf_str(&text)) : 0;
+    int rc = owner ? db_put(owner, ns, buf_str(&norm), scope ? day : "", buf_str(&text)) : 0;
     buf_release(&norm);
     buf_release(&key);
     buf_release(&text);
