@@ -152,9 +152,11 @@ static int open_db(answerer *a, const char *conninfo, char *err, size_t errlen)
     return 0;
 }
 
-answerer *answer_new(const struct answer_opts *o, char *err, size_t errlen)
+answerer *answer_new(const struct answer_opts *o, enum answer_setup *why, char *err,
+                     size_t errlen)
 {
     struct buf e = BUF_INIT;
+    enum answer_setup st = ANSWER_SETUP_OK;
     answerer *a = xcalloc(1, sizeof *a);
     a->o = *o;
     a->o.conninfo = NULL; /* not kept: the caller owns it */
@@ -163,7 +165,13 @@ answerer *answer_new(const struct answer_opts *o, char *err, size_t errlen)
     if (!a->nlu)
         snprintf(err, errlen, "%s", buf_str(&e));
     buf_release(&e);
-    if (!a->nlu || open_llm(a, err, errlen) || (!o->dry_run && open_db(a, o->conninfo, err, errlen))) {
+    if (!a->nlu || open_llm(a, err, errlen))
+        st = ANSWER_SETUP_FILES;
+    else if (!o->dry_run && open_db(a, o->conninfo, err, errlen))
+        st = ANSWER_SETUP_DATABASE;
+    if (why)
+        *why = st;
+    if (st != ANSWER_SETUP_OK) {
         answer_free(a);
         return NULL;
     }

@@ -46,7 +46,16 @@ struct answer_result {
     double ms_nlu, ms_llm, ms_db, ms_total;
 };
 
-answerer *answer_new(const struct answer_opts *o, char *err, size_t errlen);
+/* Why answer_new() failed, for the exit status of a front end. */
+enum answer_setup {
+    ANSWER_SETUP_OK = 0,
+    ANSWER_SETUP_FILES = -1,    /* grammar, lexicon, prompt or schema missing or invalid */
+    ANSWER_SETUP_DATABASE = -2, /* the database is unreachable or refused the login */
+};
+
+/* NULL on failure, with the kind in *why (when why is not NULL) and one line in err. */
+answerer *answer_new(const struct answer_opts *o, enum answer_setup *why, char *err,
+                     size_t errlen);
 void answer_free(answerer *a);
 
 /* chat_id is 0 outside Telegram. Returns r->status. */

@@ -604,29 +604,32 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-static int start_workers(struct bot *b, struct worker *ws, const struct answer_opts *ao)
+/* BOT_STOPPED when all started; BOT_EDATABASE when the database would not let a worker
+ * in, BOT_ESETUP for anything else (data files, threads, curl). */
+static enum bot_exit start_workers(struct bot *b, struct worker *ws, const struct answer_opts *ao)
 {
     char err[512];
     for (int i = 0; i < b->o->workers; i++) {
+        enum answer_setup why = ANSWER_SETUP_OK;
         ws[i].b = b;
-        ws[i].a = answer_new(ao, err, sizeof err);
+        ws[i].a = answer_new(ao, &why, err, sizeof err);
         ws[i].tg = tg_new(b->o->api_url, b->o->token);
         if (!ws[i].a || !ws[i].tg) {
             blog("cannot start worker %d: %s", i, ws[i].a ? "no curl handle" : err);
-            return -1;
+            return why == ANSWER_SETUP_DATABASE ? BOT_EDATABASE : BOT_ESETUP;
         }
         answer_set_llm_hook(ws[i].a, on_llm_call, &ws[i]);
     }
     if (typist_start(b, ws))
-        return -1;
+        return BOT_ESETUP;
     for (int i = 0; i < b->o->workers; i++) {
         if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i])) {
             blog("cannot start worker thread %d", i);
-            return -1;
+            return BOT_ESETUP;
         }
         ws[i].started = 1;
     }
-    return 0;
+    return BOT_STOPPED;
 }
 
 /* Lets every worker finish the job in hand, then frees them. */
@@ -822,14 +825,12 @@ static enum bot_exit serve(struct bot *b, tg_client *tg, const struct answer_opt
         return BOT_EDATABASE;
     }
     struct worker *ws = xcalloc((size_t)b->o->workers, sizeof *ws);
-    enum bot_exit rc = BOT_STOPPED;
-    if (start_workers(b, ws, ao) == 0) {
+    enum bot_exit rc = start_workers(b, ws, ao);
+    if (rc == BOT_STOPPED) {
         blog("serving @%s with %d workers from offset %" PRId64, b->me.username, b->o->workers,
              ledger_offset(b->ledger));
         poll_loop(b, tg);
         blog("stopping: finishing the answers in progress");
-    } else {
-        rc = BOT_EDATABASE;
     }
     stop_workers(b, ws);
     if (ledger_flush(b->ledger, err, sizeof err))

@@ -34,10 +34,16 @@ struct bot_opts {
     size_t nallowed;
 };
 
-enum bot_exit { BOT_STOPPED = 0, BOT_ETELEGRAM = -1, BOT_EDATABASE = -2 };
+enum bot_exit {
+    BOT_STOPPED = 0,
+    BOT_ETELEGRAM = -1, /* Telegram refused the token */
+    BOT_EDATABASE = -2, /* the database is unreachable or refused the login */
+    BOT_ESETUP = -3,    /* data files (grammar, lexicon, prompt) missing or invalid, or
+                           no thread or curl handle */
+};
 
-/* Reads the configuration (cfg.h). A missing BOT_TOKEN or a malformed
- * ALLOWED_CHAT_IDS is an error. */
+/* Reads the configuration (cfg.h). A missing BOT_TOKEN, one not shaped like a token
+ * ("digits:rest"), and an ALLOWED_CHAT_IDS that is malformed or lists no id are errors. */
 int bot_opts_load(struct bot_opts *o, char *err, size_t errlen);
 void bot_opts_release(struct bot_opts *o);
 
