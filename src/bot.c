@@ -197,7 +197,27 @@ static int parse_allowed(const char *list, struct bot_opts *o, char *err, size_t
         o->allowed[o->nallowed++] = id;
         p = end;
     }
+    if (!o->nallowed) { /* an empty list would silently turn every chat away */
+        snprintf(err, errlen, "bot: ALLOWED_CHAT_IDS lists no chat id (unset it to answer every chat)");
+        return -1;
+    }
     return 0;
+}
+
+/* "123456789:AAF...": @BotFather gives the bot's id, a colon and 35 characters; the
+ * bounds leave room for other shapes without letting through a word or a sentence. */
+#define TOKEN_ID_MAX 20
+#define TOKEN_SECRET_MIN 8
+#define TOKEN_SECRET_MAX 128
+
+static int token_shaped(const char *t)
+{
+    size_t id = strspn(t, "0123456789");
+    if (id < 1 || id > TOKEN_ID_MAX || t[id] != ':')
+        return 0;
+    const char *secret = t + id + 1;
+    size_t n = strspn(secret, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-");
+    return secret[n] == '\0' && n >= TOKEN_SECRET_MIN && n <= TOKEN_SECRET_MAX;
 }
 
 int bot_opts_load(struct bot_opts *o, char *err, size_t errlen)
@@ -208,10 +228,12 @@ int bot_opts_load(struct bot_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "bot: BOT_TOKEN is not set (the token that @BotFather gave)");
         return -1;
     }
-    /* It goes into a URL path: refuse what would change the URL (without echoing it). */
-    if (strspn(token, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:_-") !=
-        strlen(token)) {
-        snprintf(err, errlen, "bot: BOT_TOKEN has characters that a bot token never has");
+    /* It goes into a URL path and is scrubbed from logs by value: refuse anything that
+     * is not shaped like a token (without echoing it). */
+    if (!token_shaped(token)) {
+        snprintf(err, errlen, "bot: BOT_TOKEN does not look like a bot token (the bot's id, "
+                              "':', then %d to %d letters, digits, '_' or '-')",
+                 TOKEN_SECRET_MIN, TOKEN_SECRET_MAX);
         return -1;
     }
     o->token = xstrdup(token);

@@ -330,16 +330,23 @@ void tg_set_abort_flag(tg_client *c, const atomic_int *flag)
     c->abort_flag = flag;
 }
 
+void tg_scrub(char *s, const char *token)
+{
+    size_t tl = strlen(token), mask = tl < 3 ? tl : 3;
+    if (!tl)
+        return;
+    /* The search goes on after the mask, so a token made of '*' cannot match forever. */
+    for (char *p = strstr(s, token); p; p = strstr(p + mask, token)) {
+        memset(p, '*', mask);
+        memmove(p + mask, p + tl, strlen(p + tl) + 1);
+    }
+}
+
 /* A last guard: whatever curl or the server wrote into the message, the token must
  * not reach a log line. */
 static void scrub_token(tg_client *c)
 {
-    size_t tl = strlen(c->token);
-    char *p;
-    while (tl && (p = strstr(c->err, c->token)) != NULL) {
-        memcpy(p, "***", 3);
-        memmove(p + 3, p + tl, strlen(p + tl) + 1);
-    }
+    tg_scrub(c->err, c->token);
 }
 
 static tg_status api_error(tg_client *c, const char *method, long http, const cJSON *root)

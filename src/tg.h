@@ -99,4 +99,8 @@ size_t tg_utf16_to_byte(const char *s, size_t len, size_t units);
  * point boundary. Never 0 for a non-empty s. */
 size_t tg_split(const char *s, size_t len, size_t max_units);
 
+/* Replaces every occurrence of token in s with "***" (a token shorter than that with as
+ * many '*'), in place: s never grows. Exposed for tests. */
+void tg_scrub(char *s, const char *token);
+
 #endif
