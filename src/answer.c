@@ -146,7 +146,7 @@ static int open_db(answerer *a, const char *conninfo, char *err, size_t errlen)
     a->reader = db_open_reader(conninfo, timeout, err, errlen);
     if (!a->reader)
         return -1;
-    a->owner = db_open(conninfo, oerr, sizeof oerr);
+    a->owner = db_open(conninfo, DB_OWNER_TIMEOUT_MS, oerr, sizeof oerr);
     if (!a->owner)
         fprintf(stderr, "answer: no query log or LLM cache: %s\n", oerr);
     return 0;

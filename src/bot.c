@@ -840,7 +840,7 @@ static void free_chats(struct bot *b)
 static enum bot_exit serve(struct bot *b, tg_client *tg, const struct answer_opts *ao)
 {
     char err[600];
-    db *state = db_open(ao->conninfo, err, sizeof err);
+    db *state = db_open(ao->conninfo, DB_OWNER_TIMEOUT_MS, err, sizeof err);
     if (!state || !(b->ledger = ledger_open(state, b->me.id, err, sizeof err))) {
         blog("%s", err);
         db_close(state);

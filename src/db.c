@@ -17,7 +17,7 @@
 #define STMT_MAX 64
 
 /* conninfo is the user's connection string; user, password and options, when set,
- * override what it says. A reader handle (db_open_reader) runs every statement in a
+ * override what it says. timeout_ms, when not 0, is the owner's statement timeout. A reader handle (db_open_reader) runs every statement in a
  * read-only transaction that it rolls back. stmt holds the SQL of the statements
  * prepared on this connection, stmt[i] named "vabot_i"; no_stmt is set when the server
  * lost one behind our back (a transaction-pooling proxy does that), and statements then
@@ -26,7 +26,7 @@
 struct db {
     PGconn *conn;
     char *conninfo, *user, *password, *options;
-    int reader;
+    int reader, timeout_ms;
     char *stmt[STMT_MAX];
     int nstmt, no_stmt;
     char err[512];
@@ -56,18 +56,31 @@ static void forget_statements(db *d)
 
 static int connect_now(db *d)
 {
+    char setup[96];
     if (d->conn)
         PQfinish(d->conn);
     forget_statements(d);
-    const char *keys[] = {"dbname", "user", "password", "options", "application_name", NULL};
-    const char *vals[] = {d->conninfo, d->user, d->password, d->options, "vabot", NULL};
+    /* Without these, a server that does not answer holds a connect for minutes, and a
+     * peer gone without a word (a dropped NAT entry) holds a query for as long as the
+     * kernel's TCP timeout. They are defaults: placed before "dbname", whose expansion
+     * (the user's DATABASE_URL) overrides what it sets; PGCONNECT_TIMEOUT too. */
+    const char *keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
+                          "keepalives_interval", "keepalives_count", "dbname", "user",
+                          "password", "options", "application_name", NULL};
+    const char *vals[] = {getenv("PGCONNECT_TIMEOUT") ? NULL : DB_CONNECT_TIMEOUT_S, "1", "60",
+                          "10", "3", d->conninfo, d->user, d->password, d->options, "vabot",
+                          NULL};
     d->conn = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(d->conn) != CONNECTION_OK) {
         set_err(d, "cannot connect", PQerrorMessage(d->conn));
         return -1;
     }
     /* All times are exchanged in UTC whatever the server's default zone is. */
-    PGresult *r = PQexec(d->conn, "SET TimeZone = 'UTC'");
+    snprintf(setup, sizeof setup, "SET TimeZone = 'UTC'");
+    if (d->timeout_ms > 0)
+        snprintf(setup + strlen(setup), sizeof setup - strlen(setup),
+                 "; SET statement_timeout = %d", d->timeout_ms);
+    PGresult *r = PQexec(d->conn, setup);
     int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
     if (rc)
         set_err(d, "cannot set up the session", PQresultErrorMessage(r));
@@ -76,9 +89,10 @@ static int connect_now(db *d)
 }
 
 static db *open_with(const char *conninfo, const char *user, const char *password,
-                     const char *options, char *err, size_t errlen)
+                     const char *options, int timeout_ms, char *err, size_t errlen)
 {
     db *d = xcalloc(1, sizeof *d);
+    d->timeout_ms = timeout_ms;
     d->conninfo = xstrdup(conninfo ? conninfo : "");
     d->user = user ? xstrdup(user) : NULL;
     d->password = password ? xstrdup(password) : NULL;
@@ -91,9 +105,9 @@ static db *open_with(const char *conninfo, const char *user, const char *passwor
     return d;
 }
 
-db *db_open(const char *conninfo, char *err, size_t errlen)
+db *db_open(const char *conninfo, int timeout_ms, char *err, size_t errlen)
 {
-    return open_with(conninfo, NULL, NULL, NULL, err, errlen);
+    return open_with(conninfo, NULL, NULL, NULL, timeout_ms, err, errlen);
 }
 
 /* The reader's password that `vabot db init` made (sql/roles.sql), read through an
@@ -102,7 +116,7 @@ static void reader_password(const char *conninfo, char *out, size_t cap)
 {
     char err[512];
     out[0] = '\0';
-    db *o = db_open(conninfo, err, sizeof err);
+    db *o = db_open(conninfo, DB_OWNER_TIMEOUT_MS, err, sizeof err);
     if (!o)
         return;
     PGresult *r = PQexec(o->conn, "SELECT password FROM reader_login");
@@ -124,8 +138,10 @@ db *db_open_reader(const char *conninfo, int timeout_ms, char *err, size_t errle
              "-c default_transaction_read_only=on -c statement_timeout=%d"
              " -c plan_cache_mode=force_custom_plan", timeout_ms);
     reader_password(conninfo, password, sizeof password);
-    db *d = open_with(conninfo, DB_READER_ROLE, password[0] ? password : NULL, options, err,
-                      errlen);
+    /* The reader's timeout is in its options: a SET would be rolled back with its
+     * statements' transactions, and could be undone by them. */
+    db *d = open_with(conninfo, DB_READER_ROLE, password[0] ? password : NULL, options, 0,
+                      err, errlen);
     for (volatile char *p = password; p < password + sizeof password; p++)
         *p = 0;
     if (d) {

@@ -61,7 +61,7 @@ static db *open_owner(int *rc)
     *rc = EXIT_USAGE;
     if (cfg_conninfo(cfg_get("DATABASE_URL"), &ci, err, sizeof err) == 0) {
         *rc = EXIT_BACKEND;
-        d = db_open(buf_str(&ci), err, sizeof err);
+        d = db_open(buf_str(&ci), 0, err, sizeof err); /* init and load take their time */
     }
     if (!d)
         fprintf(stderr, "vabot: %s\n", err);
