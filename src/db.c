@@ -337,12 +337,47 @@ int db_query_value(db *d, const char *sql, int nparams, const char *const *param
     return -1;
 }
 
+/* Sets the reader's password that sql/roles.sql keeps in reader_login. The server is
+ * sent the SCRAM verifier that libpq computes here, never the password: whatever the
+ * server logs (log_statement, an error's statement), the password is not in it. */
+static int set_reader_password(db *d)
+{
+    PGresult *r = PQexec(d->conn, "SELECT password FROM reader_login LIMIT 1");
+    char *verifier = NULL, *literal = NULL;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        set_err(d, "cannot read the reader's password", PQresultErrorMessage(r));
+    } else {
+        char *pw = PQgetvalue(r, 0, 0);
+        verifier = PQencryptPasswordConn(d->conn, pw, DB_READER_ROLE, "scram-sha-256");
+        memset(pw, 0, strlen(pw));
+        if (!verifier)
+            set_err(d, "cannot encrypt the reader's password", PQerrorMessage(d->conn));
+    }
+    PQclear(r);
+    if (verifier)
+        literal = PQescapeLiteral(d->conn, verifier, strlen(verifier));
+    int rc = -1;
+    if (literal) {
+        struct buf sql = BUF_INIT;
+        buf_addf(&sql, "ALTER ROLE " DB_READER_ROLE " PASSWORD %s", literal);
+        r = PQexec(d->conn, buf_str(&sql));
+        rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+        if (rc)
+            set_err(d, "cannot set the password of " DB_READER_ROLE, PQresultErrorMessage(r));
+        PQclear(r);
+        buf_release(&sql);
+    }
+    PQfreemem(verifier);
+    PQfreemem(literal);
+    return rc;
+}
+
 int db_init_schema(db *d, const char *schema_path, const char *roles_path)
 {
     /* The scripts are idempotent: "already exists, skipping" notices are no news. */
     if (db_exec(d, "SET client_min_messages = warning") || db_exec_file(d, schema_path))
         return -1;
-    if (roles_path && db_exec_file(d, roles_path))
+    if (roles_path && (db_exec_file(d, roles_path) || set_reader_password(d)))
         fprintf(stderr, "vabot: warning: %s; without role %s, questions cannot be answered\n",
                 d->err, DB_READER_ROLE);
     return 0;

@@ -47,8 +47,9 @@ int db_ensure(db *d);
 int db_query_value(db *d, const char *sql, int nparams, const char *const *params,
                    char *out, size_t outlen);
 
-/* Applies sql/schema.sql and sql/roles.sql (the latter may fail without rights to
- * create roles: a warning, not an error). */
+/* Applies sql/schema.sql and sql/roles.sql, then sets the reader's password from
+ * reader_login as a SCRAM verifier (roles and password may fail without rights to
+ * create or alter roles: a warning, not an error). */
 int db_init_schema(db *d, const char *schema_path, const char *roles_path);
 
 #endif
