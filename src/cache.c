@@ -70,12 +70,24 @@ void cache_normalize(const char *q, size_t len, struct buf *out)
         buf_truncate(out, out->len - 1);
 }
 
-static void utc_day(int64_t now_us, char day[11])
+/* Days are the users' (VABOT_TZ, utc.h): "вчера" in Moscow is over at 21:00 UTC. */
+static void local_day(int64_t now_us, char day[11])
 {
+    struct utc_civil c;
     char iso[UTC_FMT_MAX];
-    utc_format(now_us, iso, sizeof iso); /* "YYYY-MM-DDThh:mm:ssZ" */
+    int64_t wall = now_us;
+    utc_to_local(now_us, &c);
+    utc_from_civil(&c, &wall); /* the local wall clock, formatted as if it were UTC */
+    utc_format(wall, iso, sizeof iso); /* "YYYY-MM-DDThh:mm:ssZ" */
     memcpy(day, iso, 10);
     day[10] = '\0';
+}
+
+static int local_midnight(int64_t t)
+{
+    struct utc_civil c;
+    utc_to_local(t, &c);
+    return !c.hour && !c.min && !c.sec && !c.usec;
 }
 
 static const char *const time_fields[] = {"published_from", "published_to", "measured_from",
@@ -92,13 +104,13 @@ int cache_scope(const char *spec, size_t len, int64_t now_us, char day[11])
         if (!v || cJSON_IsNull(v))
             continue;
         if (cJSON_IsString(v) && !utc_parse(v->valuestring, strlen(v->valuestring), &t) &&
-            t % UTC_US_PER_DAY == 0)
+            local_midnight(t))
             scope = 1;
         else
             scope = -1;
     }
     cJSON_Delete(root);
-    utc_day(now_us, day);
+    local_day(now_us, day);
     return scope;
 }
 
@@ -327,7 +339,7 @@ int cache_get(cache *c, db *owner, const char *ns, const char *question, size_t 
     struct buf norm = BUF_INIT, key = BUF_INIT;
     char day[11];
     int dated = 0;
-    utc_day(now_us, day);
+    local_day(now_us, day);
     cache_normalize(question, len, &norm);
     make_key(ns, "", buf_str(&norm), &key);
     int hit = mem_get(c, buf_str(&key), spec);

@@ -9,10 +9,11 @@
  * the reader, which has no rights on it; pass NULL for memory only.
  *
  * A key is the namespace (llm_fingerprint(): it changes with the model, the prompt and
- * the schema), the normalized question and the spec's scope: a spec without time bounds
- * holds for ever; one whose bounds are all whole UTC days holds for the UTC day of `now`
- * only ("вчера" is another day tomorrow); one with bounds inside a day (relative hours:
- * «за последние 3 часа») is never stored. Callers should still run their validator on
+ * the schema and the users' zone), the normalized question and the spec's scope: a spec
+ * without time bounds holds for ever; one whose bounds are all midnights of the users'
+ * zone (VABOT_TZ, utc.h) holds for the day of `now` in that zone only ("вчера" is
+ * another day tomorrow); one with bounds inside a day (relative hours: «за последние 3
+ * часа») is never stored. Callers should still run their validator on
  * a hit, since the validator may have changed since the spec was stored.
  *
  * Ownership: cache_free() frees (NULL is fine). cache_get/put copy what they are given. Errors: a database failure is logged to stderr as one line
@@ -51,8 +52,8 @@ size_t cache_count(cache *c); /* entries in memory */
  * "Сколько видео?" and "сколько  видео" share one entry. */
 void cache_normalize(const char *q, size_t len, struct buf *out);
 
-/* The scope of a spec: 0 for ever, 1 for the day in `day` ("YYYY-MM-DD", UTC day of
- * now_us), -1 not cacheable. Exposed for tests. */
+/* The scope of a spec: 0 for ever, 1 for the day in `day` ("YYYY-MM-DD", the day of
+ * now_us in the users' zone), -1 not cacheable. Exposed for tests. */
 int cache_scope(const char *spec, size_t len, int64_t now_us, char day[11]);
 
 #endif

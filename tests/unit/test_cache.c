@@ -58,6 +58,28 @@ TEST(scope_by_time_bounds)
     CHECK_INT(cache_scope("[]", 2, now, day), -1);
 }
 
+/* In Europe/Moscow a day starts at 21:00 UTC the day before: "вчера" asked at 01:30 on
+ * 4 December there is 3 December there, and holds until 21:00 UTC on the 4th. */
+TEST(scope_and_day_in_the_users_zone)
+{
+    char day[11];
+    const char msk_day[] = SPEC_TIMES("\"2025-12-02T21:00:00Z\"", "\"2025-12-03T21:00:00Z\"");
+    CHECK(utc_set_zone("Europe/Moscow") == 0);
+    int64_t now = at("2025-12-03T22:30:00Z");
+    CHECK_INT(cache_scope(msk_day, sizeof msk_day - 1, now, day), 1);
+    CHECK_STR(day, "2025-12-04");
+    CHECK_INT(cache_scope(spec_days, sizeof spec_days - 1, now, day), -1); /* UTC midnights */
+    cache *c = cache_new(8);
+    struct buf spec = BUF_INIT;
+    const char q[] = "Сколько видео вышло вчера?";
+    CHECK_INT(cache_put(c, NULL, "ns", q, sizeof q - 1, now, msk_day, sizeof msk_day - 1), 1);
+    CHECK_INT(cache_get(c, NULL, "ns", q, sizeof q - 1, at("2025-12-04T20:59:59Z"), &spec), 1);
+    CHECK_INT(cache_get(c, NULL, "ns", q, sizeof q - 1, at("2025-12-04T21:00:00Z"), &spec), 0);
+    buf_release(&spec);
+    cache_free(c);
+    utc_set_zone(NULL);
+}
+
 TEST(memory_hit_for_another_wording)
 {
     cache *c = cache_new(8);
@@ -206,6 +228,7 @@ int main(void)
 {
     RUN(normalize_folds_case_yo_spaces_and_final_punctuation);
     RUN(scope_by_time_bounds);
+    RUN(scope_and_day_in_the_users_zone);
     RUN(memory_hit_for_another_wording);
     RUN(dated_specs_hold_for_their_day_only);
     RUN(least_recently_used_is_evicted);
