@@ -35,7 +35,10 @@
  * renewed a little sooner, the indicator stays up for as long as the LLM call. */
 #define TYPING_RENEW_S 4.0
 
-enum { SEND_REJECTED = -1, SEND_GAVE_UP = -2 };
+/* How a delivery ended badly: Telegram refused the reply; or it could not be delivered
+ * in time; or a stop came while waiting to try again (the update is then left
+ * unhandled, for Telegram to deliver again after a restart). */
+enum { SEND_REJECTED = -1, SEND_GAVE_UP = -2, SEND_STOPPED = -3 };
 
 /* Raised by SIGINT/SIGTERM; read by the poller and by its curl transfer. */
 static atomic_int stop_flag;
@@ -147,15 +150,19 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Sleeps ms; an interruptible nap ends early once a stop is asked for. */
-static void nap(long ms, int interruptible)
+/* Sleeps ms, in steps short enough to notice a stop; returns 1 when a stop ended it
+ * early. */
+static int nap(long ms)
 {
-    while (ms > 0 && !(interruptible && atomic_load(&stop_flag))) {
+    while (ms > 0) {
+        if (atomic_load(&stop_flag))
+            return 1;
         long step = ms < 50 ? ms : 50;
         struct timespec ts = {0, step * 1000000L};
         nanosleep(&ts, NULL);
         ms -= step;
     }
+    return 0;
 }
 
 static long next_backoff(long cur, const struct bot_opts *o)
@@ -244,6 +251,7 @@ int bot_opts_load(struct bot_opts *o, char *err, size_t errlen)
     o->chat_per_min = (int)cfg_get_long("VABOT_CHAT_PER_MIN", 30, 0, 60000);
     o->backoff_ms = cfg_get_long("VABOT_BACKOFF_MS", 1000, 1, 60000);
     o->backoff_max_ms = cfg_get_long("VABOT_BACKOFF_MAX_MS", 30000, 1, 600000);
+    o->reply_max_ms = cfg_get_long("VABOT_REPLY_MAX_MS", 60000, 1000, 3600000);
     if (o->backoff_max_ms < o->backoff_ms)
         o->backoff_max_ms = o->backoff_ms;
     return parse_allowed(cfg_get("ALLOWED_CHAT_IDS"), o, err, errlen);
@@ -261,12 +269,20 @@ void bot_opts_release(struct bot_opts *o)
 
 /* ==== Delivery ==== */
 
+/* One message, retried on 429, 5xx and network errors until the reply's deadline (a
+ * CLOCK_MONOTONIC time, mono_now): a reply that cannot go out by then is dropped, so
+ * that one slow chat holds the offset (and, once TG_UPDATES_MAX updates wait behind
+ * it, everyone's intake) for a bounded time only. Each attempt is cut at the deadline
+ * too. A stop ends the wait between attempts at once. */
 static int send_one(struct worker *w, int64_t chat, const char *text, size_t len,
-                    const char *mode, int64_t reply_to)
+                    const char *mode, int64_t reply_to, double deadline)
 {
     long backoff = 0;
     for (int attempt = 1;; attempt++) {
+        long left = (long)((deadline - mono_now()) * 1000.0);
+        tg_set_max_time(w->tg, left > 1 ? left : 1);
         tg_status st = tg_send_message(w->tg, chat, text, len, mode, reply_to);
+        tg_set_max_time(w->tg, 0);
         if (st == TG_OK)
             return 0;
         int code = tg_error_code(w->tg);
@@ -284,9 +300,17 @@ static int send_one(struct worker *w, int64_t chat, const char *text, size_t len
             blog("%s: reply dropped after %d attempts", tg_errmsg(w->tg), attempt);
             return SEND_GAVE_UP;
         }
+        if (mono_now() + (double)wait / 1000.0 >= deadline) {
+            blog("%s: reply dropped: not delivered within VABOT_REPLY_MAX_MS (%ld ms)",
+                 tg_errmsg(w->tg), w->b->o->reply_max_ms);
+            return SEND_GAVE_UP;
+        }
         blog("%s; retry %d in %ld ms", tg_errmsg(w->tg), attempt, wait);
-        /* Not interruptible: a stop finishes the answers in progress. */
-        nap(wait, 0);
+        if (nap(wait)) {
+            blog("%s; stopping: the reply is left for Telegram to deliver again after a restart",
+                 tg_errmsg(w->tg));
+            return SEND_STOPPED;
+        }
     }
 }
 
@@ -295,9 +319,10 @@ static int send_one(struct worker *w, int64_t chat, const char *text, size_t len
 static int deliver(struct worker *w, int64_t chat, int64_t reply_to, const char *text,
                    size_t len, const char *mode)
 {
+    double deadline = mono_now() + (double)w->b->o->reply_max_ms / 1000.0;
     for (size_t off = 0; off < len;) {
         size_t n = mode ? len - off : tg_split(text + off, len - off, TG_MAX_UNITS);
-        int rc = send_one(w, chat, text + off, n, mode, off == 0 ? reply_to : 0);
+        int rc = send_one(w, chat, text + off, n, mode, off == 0 ? reply_to : 0, deadline);
         if (rc)
             return rc;
         off += n;
@@ -463,10 +488,14 @@ static const char *status_name(int st)
 
 static const char *delivery_note(int rc)
 {
-    return rc == 0 ? "" : rc == SEND_REJECTED ? "; reply rejected" : "; reply not delivered";
+    return rc == 0               ? ""
+           : rc == SEND_REJECTED ? "; reply rejected"
+           : rc == SEND_STOPPED  ? "; reply not delivered, left for after a restart"
+                                 : "; reply not delivered";
 }
 
-static void answer(struct worker *w, struct chat *c, const struct job *j)
+/* answer, report_sql, say and handle return how the delivery ended (0 or SEND_*). */
+static int answer(struct worker *w, struct chat *c, const struct job *j)
 {
     struct answer_result r;
     struct buf pre = BUF_INIT;
@@ -484,9 +513,10 @@ static void answer(struct worker *w, struct chat *c, const struct job *j)
          delivery_note(rc), buf_str(&pre));
     buf_release(&pre);
     answer_result_release(&r);
+    return rc;
 }
 
-static void report_sql(struct worker *w, struct chat *c, const struct job *j)
+static int report_sql(struct worker *w, struct chat *c, const struct job *j)
 {
     struct botmsg_last last = {c->q, c->qlen, c->reply, c->spec, c->sql, c->params};
     struct buf html = BUF_INIT, plain = BUF_INIT;
@@ -500,28 +530,29 @@ static void report_sql(struct worker *w, struct chat *c, const struct job *j)
          delivery_note(rc));
     buf_release(&html);
     buf_release(&plain);
+    return rc;
 }
 
-static void say(struct worker *w, struct chat *c, const struct job *j, const char *text,
-                const char *what)
+static int say(struct worker *w, struct chat *c, const struct job *j, const char *text,
+               const char *what)
 {
     int rc = deliver(w, c->id, j->message_id, text, strlen(text), NULL);
     blog("update %" PRId64 " chat %" PRId64 ": %s%s", j->update_id, c->id, what,
          delivery_note(rc));
+    return rc;
 }
 
-static void handle(struct worker *w, struct chat *c, const struct job *j)
+static int handle(struct worker *w, struct chat *c, const struct job *j)
 {
     if (j->limited)
-        say(w, c, j, botmsg_rate_limited(), "over the rate limit, notice sent");
-    else if (j->msg.kind == BOTMSG_QUESTION)
-        answer(w, c, j);
-    else if (j->msg.kind == BOTMSG_HELP)
-        say(w, c, j, botmsg_help(), "help");
-    else if (j->msg.kind == BOTMSG_SQL)
-        report_sql(w, c, j);
-    else
-        say(w, c, j, botmsg_hint(j->msg.kind), "hint");
+        return say(w, c, j, botmsg_rate_limited(), "over the rate limit, notice sent");
+    if (j->msg.kind == BOTMSG_QUESTION)
+        return answer(w, c, j);
+    if (j->msg.kind == BOTMSG_HELP)
+        return say(w, c, j, botmsg_help(), "help");
+    if (j->msg.kind == BOTMSG_SQL)
+        return report_sql(w, c, j);
+    return say(w, c, j, botmsg_hint(j->msg.kind), "hint");
 }
 
 static void finish(struct bot *b, int64_t update_id)
@@ -618,8 +649,9 @@ static void *worker_main(void *arg)
     struct chat *c;
     struct job *j;
     while ((j = take(w->b, &c)) != NULL) {
-        handle(w, c, j);
-        finish(w->b, j->update_id);
+        /* A reply cut short by a stop is not done: the ledger keeps the offset at it. */
+        if (handle(w, c, j) != SEND_STOPPED)
+            finish(w->b, j->update_id);
         release_chat(w->b, c);
         free_job(j);
     }
@@ -762,14 +794,29 @@ static int dispatch(struct bot *b, const struct tg_update *u)
     return 1;
 }
 
+/* Telegram sends at most TG_UPDATES_MAX updates from the offset, and the offset waits
+ * for the oldest update in progress: when all of them are known, nothing newer can come
+ * in, in any chat, until that update is done. Said once per offset. */
+static void check_window(int64_t offset, const struct tg_updates *ups, int fresh, int64_t *told)
+{
+    if (fresh || ups->n < TG_UPDATES_MAX || offset == *told)
+        return;
+    blog("the window of %d updates from offset %" PRId64 " is full: update %" PRId64
+         " is still in progress, and newer updates wait for it",
+         TG_UPDATES_MAX, offset, offset);
+    *told = offset;
+}
+
 static void poll_loop(struct bot *b, tg_client *tg)
 {
     long backoff = 0;
+    int64_t told = -1;
     while (!atomic_load(&stop_flag)) {
         struct tg_updates ups;
         double t0 = mono_now();
         unsigned long gen = done_generation(b);
-        tg_status st = tg_get_updates(tg, ledger_offset(b->ledger), b->o->poll_timeout_s, &ups);
+        int64_t offset = ledger_offset(b->ledger);
+        tg_status st = tg_get_updates(tg, offset, b->o->poll_timeout_s, &ups);
         if (st == TG_ESTOP)
             break;
         if (st != TG_OK) {
@@ -779,13 +826,14 @@ static void poll_loop(struct bot *b, tg_client *tg)
             blog("%s%s; polling again in %ld ms", tg_errmsg(tg),
                  code == 409 ? " (another process polls with this token, or a webhook is set)" : "",
                  wait);
-            nap(wait, 1);
+            nap(wait);
             continue;
         }
         backoff = 0;
         int fresh = 0;
         for (size_t i = 0; i < ups.n; i++)
             fresh += dispatch(b, &ups.v[i]);
+        check_window(offset, &ups, fresh, &told);
         tg_updates_free(&ups);
         if (!fresh && mono_now() - t0 < FAST_POLL_S)
             idle_wait(b, gen);
@@ -815,7 +863,7 @@ static int fetch_me(struct bot *b, tg_client *tg)
         }
         backoff = next_backoff(backoff, b->o);
         blog("%s; retrying in %ld ms", tg_errmsg(tg), backoff);
-        nap(backoff, 1);
+        nap(backoff);
     }
     return 1;
 }

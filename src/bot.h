@@ -30,6 +30,8 @@ struct bot_opts {
     int chat_per_min;       /* VABOT_CHAT_PER_MIN: refill rate; 0 = no limit */
     long backoff_ms;        /* VABOT_BACKOFF_MS: first wait after a failure */
     long backoff_max_ms;    /* VABOT_BACKOFF_MAX_MS: the cap, doubling up to it */
+    long reply_max_ms;      /* VABOT_REPLY_MAX_MS: the most time one reply may take to
+                               deliver, retries included; then it is dropped */
     int64_t *allowed;       /* ALLOWED_CHAT_IDS; NULL = every chat */
     size_t nallowed;
 };
