@@ -22,6 +22,10 @@
 #include "xalloc.h"
 
 #define CHAT_BUCKETS 1024
+/* Chats are forgotten after VABOT_CHAT_IDLE_S of silence, looked for at most every
+ * SWEEP_EVERY_S; beyond CHATS_MAX, every idle chat is forgotten at once. */
+#define SWEEP_EVERY_S 60.0
+#define CHATS_MAX 10000
 #define SEND_ATTEMPTS 8
 #define RETRY_AFTER_MAX_S 60
 #define LOG_PREFIX_UNITS 40
@@ -52,17 +56,18 @@ struct job {
     int limited;
 };
 
-/* One chat, created by the poller on its first update and freed at exit. The queue
- * fields (head, tail, busy, ready, rnext) are guarded by bot.mu. The rate fields
- * belong to the poller thread. The previous question (q... params) belongs to the
- * worker serving the chat: busy makes that one worker at a time, and bot.mu hands the
- * chat from one worker to the next. */
+/* One chat, created by the poller on its first update and freed when it has been idle
+ * for a while (sweep_chats) or at exit. The queue fields (head, tail, busy, ready,
+ * rnext) are guarded by bot.mu. The rate fields and last_seen belong to the poller
+ * thread. The previous question (q... params) belongs to the worker serving the chat:
+ * busy makes that one worker at a time, and bot.mu hands the chat from one worker to
+ * the next. */
 struct chat {
     struct chat *hnext, *rnext;
     int64_t id;
     struct job *head, *tail;
     int busy, ready;
-    double tokens, refilled;
+    double tokens, refilled, last_seen;
     int warned;
     char *q, *reply, *spec, *sql, *params;
     size_t qlen;
@@ -92,6 +97,8 @@ struct bot {
     pthread_mutex_t mu;
     pthread_cond_t cv, progress;
     struct chat *chats[CHAT_BUCKETS];
+    size_t nchats;
+    double swept; /* when sweep_chats last ran (poller) */
     struct chat *ready_head, *ready_tail;
     int stopping;
     unsigned long done_gen;
@@ -252,6 +259,7 @@ int bot_opts_load(struct bot_opts *o, char *err, size_t errlen)
     o->backoff_ms = cfg_get_long("VABOT_BACKOFF_MS", 1000, 1, 60000);
     o->backoff_max_ms = cfg_get_long("VABOT_BACKOFF_MAX_MS", 30000, 1, 600000);
     o->reply_max_ms = cfg_get_long("VABOT_REPLY_MAX_MS", 60000, 1000, 3600000);
+    o->chat_idle_s = (int)cfg_get_long("VABOT_CHAT_IDLE_S", 3600, 1, 30L * 86400);
     if (o->backoff_max_ms < o->backoff_ms)
         o->backoff_max_ms = o->backoff_ms;
     return parse_allowed(cfg_get("ALLOWED_CHAT_IDS"), o, err, errlen);
@@ -719,7 +727,63 @@ static struct chat *chat_get(struct bot *b, int64_t id)
     c->refilled = mono_now();
     c->hnext = b->chats[h];
     b->chats[h] = c;
+    b->nchats++;
     return c;
+}
+
+static void free_chat(struct chat *c)
+{
+    while (c->head) { /* never handled: Telegram delivers them again */
+        struct job *j = c->head;
+        c->head = j->next;
+        free_job(j);
+    }
+    forget(c);
+    free(c);
+}
+
+/* A chat may be forgotten when nothing of it is in use (no worker on it, no update
+ * queued) and its rate bucket has filled up again: forgetting it earlier would hand
+ * its sender a fresh burst. Caller holds b->mu. */
+static int chat_idle(const struct bot *b, const struct chat *c, double now, double idle_s)
+{
+    const struct bot_opts *o = b->o;
+    if (c->busy || c->ready || c->head || now - c->last_seen < idle_s)
+        return 0;
+    return o->chat_per_min <= 0 ||
+           c->tokens + (now - c->refilled) * o->chat_per_min / 60.0 >= o->chat_burst;
+}
+
+/* Forgets the chats idle for VABOT_CHAT_IDLE_S (their /sql memory goes with them), and
+ * while more than CHATS_MAX are known, every idle chat whatever its age: memory stays
+ * bounded however many chats write. On the poller thread, which alone walks the table,
+ * at most once a minute unless over the cap; before an update is dispatched, so a chat
+ * silent for longer than the limit starts afresh. */
+static void sweep_chats(struct bot *b)
+{
+    double now = mono_now(), idle_s = b->o->chat_idle_s;
+    double every = idle_s < SWEEP_EVERY_S ? idle_s : SWEEP_EVERY_S;
+    if (now - b->swept < every && b->nchats <= CHATS_MAX)
+        return;
+    if (b->nchats > CHATS_MAX)
+        idle_s = 0;
+    b->swept = now;
+    size_t before = b->nchats;
+    pthread_mutex_lock(&b->mu);
+    for (size_t i = 0; i < CHAT_BUCKETS; i++)
+        for (struct chat **p = &b->chats[i]; *p;) {
+            struct chat *c = *p;
+            if (!chat_idle(b, c, now, idle_s)) {
+                p = &c->hnext;
+                continue;
+            }
+            *p = c->hnext;
+            free_chat(c);
+            b->nchats--;
+        }
+    pthread_mutex_unlock(&b->mu);
+    if (b->nchats < before)
+        blog("idle chats forgotten: %zu, chats known: %zu", before - b->nchats, b->nchats);
 }
 
 /* A token bucket per chat: chat_burst messages at once, then chat_per_min a minute. */
@@ -778,6 +842,7 @@ static int dispatch(struct bot *b, const struct tg_update *u)
         skip = "chat not in ALLOWED_CHAT_IDS";
     } else {
         c = chat_get(b, u->chat_id);
+        c->last_seen = mono_now();
         int over = over_rate(b->o, c);
         if (over && c->warned)
             skip = "over the rate limit, silent";
@@ -831,6 +896,7 @@ static void poll_loop(struct bot *b, tg_client *tg)
         }
         backoff = 0;
         int fresh = 0;
+        sweep_chats(b);
         for (size_t i = 0; i < ups.n; i++)
             fresh += dispatch(b, &ups.v[i]);
         check_window(offset, &ups, fresh, &told);
@@ -874,14 +940,9 @@ static void free_chats(struct bot *b)
         while (b->chats[i]) {
             struct chat *c = b->chats[i];
             b->chats[i] = c->hnext;
-            while (c->head) { /* never handled: Telegram delivers them again */
-                struct job *j = c->head;
-                c->head = j->next;
-                free_job(j);
-            }
-            forget(c);
-            free(c);
+            free_chat(c);
         }
+    b->nchats = 0;
 }
 
 /* Opens the ledger, starts the workers and polls until a stop. */

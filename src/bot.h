@@ -32,6 +32,8 @@ struct bot_opts {
     long backoff_max_ms;    /* VABOT_BACKOFF_MAX_MS: the cap, doubling up to it */
     long reply_max_ms;      /* VABOT_REPLY_MAX_MS: the most time one reply may take to
                                deliver, retries included; then it is dropped */
+    int chat_idle_s;        /* VABOT_CHAT_IDLE_S: a chat silent this long is forgotten
+                               (its /sql memory and rate bucket) */
     int64_t *allowed;       /* ALLOWED_CHAT_IDS; NULL = every chat */
     size_t nallowed;
 };

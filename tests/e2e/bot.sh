@@ -122,6 +122,26 @@ bot_stop TERM
 t_eq "rate limit: three answers and one notice" "$(tg_messages 2001 | wc -l)" 4
 t_eq "SIGTERM exits 0 again" "$BOT_RC" 0
 
+# ==== Idle chats are forgotten ====
+# A chat silent for VABOT_CHAT_IDLE_S is forgotten, its /sql memory with it...
+Q="Сколько всего видео есть в системе?"
+bot_start VABOT_CHAT_IDLE_S=1 VABOT_CHAT_PER_MIN=0
+ask 3001 "$Q" >/dev/null
+case $(ask 3001 /sql) in *"ещё не было вопроса"*) t_fail "/sql remembers the question" "$(tg_messages 3001 | tail -1)" ;;
+    *) t_ok "/sql remembers the question" ;; esac
+sleep 2 # longer than VABOT_CHAT_IDLE_S
+case $(ask 3001 /sql) in *"ещё не было вопроса"*) t_ok "an idle chat is forgotten" ;;
+    *) t_fail "an idle chat is forgotten" "$(tg_messages 3001 | tail -1)" ;; esac
+grep -q "idle chats forgotten: 1, chats known: 0" "$BOT_LOG" && t_ok "forgetting is logged" || t_fail "forgetting is logged" "$(tail -3 "$BOT_LOG")"
+bot_stop TERM
+# ...unless its rate bucket has not filled up again: that would give it a fresh burst.
+bot_start VABOT_CHAT_IDLE_S=1 VABOT_CHAT_BURST=3 VABOT_CHAT_PER_MIN=1
+ask 3002 "$Q" >/dev/null
+sleep 2
+case $(ask 3002 /sql) in *"ещё не было вопроса"*) t_fail "a chat with a partly used rate bucket is kept" "forgotten" ;;
+    *) t_ok "a chat with a partly used rate bucket is kept" ;; esac
+bot_stop TERM
+
 # ==== Secrets ====
 grep -qF "$BOT_TOKEN" "$T"/bot.*.log && t_fail "the token never reaches the log" "it does" ||
     t_ok "the token never reaches the log"
