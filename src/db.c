@@ -17,8 +17,9 @@
 #define STMT_MAX 64
 
 /* conninfo is the user's connection string; user, password and options, when set,
- * override what it says. timeout_ms, when not 0, is the owner's statement timeout. A reader handle (db_open_reader) runs every statement in a
- * read-only transaction that it rolls back. stmt holds the SQL of the statements
+ * override what it says. timeout_ms, when not 0, is the owner's statement timeout. A
+ * reader handle (db_open_reader) runs every statement in a read-only transaction that
+ * it rolls back (its timeout is in its options). stmt holds the SQL of the statements
  * prepared on this connection, stmt[i] named "vabot_i"; no_stmt is set when the server
  * lost one behind our back (a transaction-pooling proxy does that), and statements then
  * stay unnamed. All owned by the handle; conninfo and password are wiped before they
