@@ -348,7 +348,7 @@ int main(int argc, char **argv)
     }
     FILE *in = fopen(o.classes, "r");
     FILE *ex = o.explain ? fopen(o.explain, "w") : NULL;
-    answerer *a = answer_new(&ao, err, sizeof err);
+    answerer *a = answer_new(&ao, NULL, err, sizeof err);
     db *d = a ? db_open_reader(buf_str(&ci), 600000, err, sizeof err) : NULL;
     int rc = 2;
     if (!in || (o.explain && !ex))

@@ -12,24 +12,17 @@ $$;
 
 -- Its password, for servers that want one (scram-sha-256 over TCP, as in
 -- docker-compose.yml; a trusted local socket ignores it). Made once per database from
--- the server's strong random source, kept where only the owner reads it, and set again
--- on every init. The DO block's text holds no password, so statement logging never
--- shows one. One cluster shares one vabot_reader: two vabot databases in one
--- password-checking cluster need the same row in both.
+-- the server's strong random source and kept where only the owner reads it. `vabot db
+-- init` then sets it with ALTER ROLE ... PASSWORD 'SCRAM-SHA-256$...': the verifier is
+-- computed by libpq on the client (PQencryptPasswordConn), so no statement text, neither
+-- one logged by log_statement nor the context of an error, ever holds the password.
+-- One cluster shares one vabot_reader: two vabot databases in one password-checking
+-- cluster need the same row in both.
 CREATE TABLE IF NOT EXISTS reader_login (password text NOT NULL);
 REVOKE ALL ON reader_login FROM PUBLIC;
-DO $$
-DECLARE
-    pw text;
-BEGIN
-    SELECT password INTO pw FROM reader_login LIMIT 1;
-    IF pw IS NULL THEN
-        pw := replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', '');
-        INSERT INTO reader_login VALUES (pw);
-    END IF;
-    EXECUTE format('ALTER ROLE vabot_reader PASSWORD %L', pw);
-END
-$$;
+INSERT INTO reader_login
+    SELECT replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', '')
+    WHERE NOT EXISTS (SELECT 1 FROM reader_login);
 
 REVOKE ALL ON ALL TABLES IN SCHEMA public FROM vabot_reader;
 REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM vabot_reader;

@@ -187,10 +187,10 @@ CREATE TABLE IF NOT EXISTS bot_done (
 -- ==== LLM fallback: spec cache and query log (src/cache.c, src/qlog.c) ====
 -- Written through the owner connection only; the reader role has no rights here.
 
--- A validated spec per normalized question. ns changes with the model, the prompt and
--- the schema, so a new prompt never serves specs made for an old one. day is '' for a
--- spec without time bounds (valid for ever), else the UTC day ('YYYY-MM-DD') of "now"
--- it was made for: "вчера" means another day tomorrow.
+-- A validated spec per normalized question. ns changes with the model, the prompt, the
+-- schema and VABOT_TZ, so a new prompt never serves specs made for an old one. day is ''
+-- for a spec without time bounds (valid for ever), else the day ('YYYY-MM-DD') of "now"
+-- in VABOT_TZ it was made for: "вчера" means another day tomorrow.
 CREATE TABLE IF NOT EXISTS llm_cache (
     ns         text NOT NULL,
     question   text NOT NULL,

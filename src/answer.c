@@ -1,5 +1,6 @@
 #include "answer.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +23,8 @@
  * (optional: answering goes on without it) serves the LLM cache and the query log;
  * llm is NULL with --no-llm. `why` holds, for the question being answered, the technical
  * reason of a failure: the query log is read by us, the reply by the user. Everything is
- * owned and freed by answer_free(). */
+ * owned and freed by answer_free(), except `cache`: the process's one LLM cache, borrowed
+ * (NULL without an LLM). */
 struct answerer {
     nlu *nlu;
     db *reader; /* NULL in dry-run mode */
@@ -88,6 +90,33 @@ static void not_understood(struct answer_result *r, const struct buf *unknown)
 
 /* ==== Life cycle ==== */
 
+/* The LLM cache is one per process (cache.h), so that what one bot worker learnt from
+ * the model serves every worker: the first answerer with an LLM makes it, the last one
+ * freed frees it. */
+static pthread_mutex_t shared_mu = PTHREAD_MUTEX_INITIALIZER;
+static cache *shared_cache;
+static int shared_users;
+
+static cache *shared_cache_take(void)
+{
+    pthread_mutex_lock(&shared_mu);
+    if (!shared_users++)
+        shared_cache = cache_new(CACHE_DEFAULT_CAPACITY);
+    cache *c = shared_cache;
+    pthread_mutex_unlock(&shared_mu);
+    return c;
+}
+
+static void shared_cache_drop(void)
+{
+    pthread_mutex_lock(&shared_mu);
+    if (!--shared_users) {
+        cache_free(shared_cache);
+        shared_cache = NULL;
+    }
+    pthread_mutex_unlock(&shared_mu);
+}
+
 static int open_llm(answerer *a, char *err, size_t errlen)
 {
     struct llm_opts lo = {0};
@@ -104,7 +133,7 @@ static int open_llm(answerer *a, char *err, size_t errlen)
         a->llm = NULL;
         return 0;
     }
-    a->cache = cache_new(CACHE_DEFAULT_CAPACITY, llm_fingerprint(a->llm));
+    a->cache = shared_cache_take();
     return 0;
 }
 
@@ -117,15 +146,17 @@ static int open_db(answerer *a, const char *conninfo, char *err, size_t errlen)
     a->reader = db_open_reader(conninfo, timeout, err, errlen);
     if (!a->reader)
         return -1;
-    a->owner = db_open(conninfo, oerr, sizeof oerr);
+    a->owner = db_open(conninfo, DB_OWNER_TIMEOUT_MS, oerr, sizeof oerr);
     if (!a->owner)
         fprintf(stderr, "answer: no query log or LLM cache: %s\n", oerr);
     return 0;
 }
 
-answerer *answer_new(const struct answer_opts *o, char *err, size_t errlen)
+answerer *answer_new(const struct answer_opts *o, enum answer_setup *why, char *err,
+                     size_t errlen)
 {
     struct buf e = BUF_INIT;
+    enum answer_setup st = ANSWER_SETUP_OK;
     answerer *a = xcalloc(1, sizeof *a);
     a->o = *o;
     a->o.conninfo = NULL; /* not kept: the caller owns it */
@@ -134,7 +165,13 @@ answerer *answer_new(const struct answer_opts *o, char *err, size_t errlen)
     if (!a->nlu)
         snprintf(err, errlen, "%s", buf_str(&e));
     buf_release(&e);
-    if (!a->nlu || open_llm(a, err, errlen) || (!o->dry_run && open_db(a, o->conninfo, err, errlen))) {
+    if (!a->nlu || open_llm(a, err, errlen))
+        st = ANSWER_SETUP_FILES;
+    else if (!o->dry_run && open_db(a, o->conninfo, err, errlen))
+        st = ANSWER_SETUP_DATABASE;
+    if (why)
+        *why = st;
+    if (st != ANSWER_SETUP_OK) {
         answer_free(a);
         return NULL;
     }
@@ -147,12 +184,18 @@ void answer_free(answerer *a)
         return;
     nlu_free(a->nlu);
     llm_free(a->llm);
-    cache_free(a->cache);
+    if (a->cache)
+        shared_cache_drop();
     db_close(a->reader);
     db_close(a->owner);
     nlu_result_release(&a->nr);
     buf_release(&a->why);
     free(a);
+}
+
+cache *answer_cache(const answerer *a)
+{
+    return a->cache;
 }
 
 void answer_set_llm_hook(answerer *a, void (*hook)(void *ctx), void *ctx)
@@ -269,7 +312,7 @@ static int ask_llm(answerer *a, const char *text, size_t len, int64_t now, struc
     struct buf json = BUF_INIT, why = BUF_INIT;
     struct timespec t0;
     int rc = -1;
-    if (cache_get(a->cache, a->owner, text, len, now, &json) &&
+    if (cache_get(a->cache, a->owner, llm_fingerprint(a->llm), text, len, now, &json) &&
         validate_json(json.p, json.len, s, &why) == 0) {
         r->source = "cache";
         buf_release(&json);
@@ -281,9 +324,10 @@ static int ask_llm(answerer *a, const char *text, size_t len, int64_t now, struc
     r->ms_llm = ms_since(&t0);
     if (st == LLM_OK && validate_json(json.p, json.len, s, &why) == 0) {
         r->source = "llm";
-        cache_put(a->cache, a->owner, text, len, now, json.p, json.len);
+        cache_put(a->cache, a->owner, llm_fingerprint(a->llm), text, len, now, json.p,
+                  json.len);
         rc = 0;
-    } else if (st == LLM_OK || st == LLM_NOT_UNDERSTOOD || st == LLM_DISABLED) {
+    } else if (st == LLM_OK || st == LLM_NOT_UNDERSTOOD) {
         buf_adds(&a->why, st == LLM_OK ? buf_str(&why) : llm_errmsg(a->llm));
         not_understood(r, &a->nr.unknown);
     } else {

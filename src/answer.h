@@ -6,7 +6,8 @@
  * the shared validator, SQL generator and the database.
  *
  * Ownership: an answerer owns its database connection, its grammar and its LLM
- * client, and is used by one thread at a time (the bot gives each worker its own).
+ * client, and is used by one thread at a time (the bot gives each worker its own);
+ * the LLM cache is one per process, shared by all answerers (thread-safe).
  * answer_question() fills a struct answer_result whose strings it owns until
  * answer_result_release(). Errors: see enum answer_status; the reply text is always
  * set and is what a user should read. */
@@ -45,13 +46,26 @@ struct answer_result {
     double ms_nlu, ms_llm, ms_db, ms_total;
 };
 
-answerer *answer_new(const struct answer_opts *o, char *err, size_t errlen);
+/* Why answer_new() failed, for the exit status of a front end. */
+enum answer_setup {
+    ANSWER_SETUP_OK = 0,
+    ANSWER_SETUP_FILES = -1,    /* grammar, lexicon, prompt or schema missing or invalid */
+    ANSWER_SETUP_DATABASE = -2, /* the database is unreachable or refused the login */
+};
+
+/* NULL on failure, with the kind in *why (when why is not NULL) and one line in err. */
+answerer *answer_new(const struct answer_opts *o, enum answer_setup *why, char *err,
+                     size_t errlen);
 void answer_free(answerer *a);
 
 /* chat_id is 0 outside Telegram. Returns r->status. */
 int answer_question(answerer *a, int64_t chat_id, const char *text, size_t len,
                     struct answer_result *r);
 void answer_result_release(struct answer_result *r);
+
+/* The LLM cache the answerer uses: one for the whole process, shared by every answerer
+ * with an LLM and freed with the last of them; NULL without an LLM. Exposed for tests. */
+struct cache *answer_cache(const answerer *a);
 
 /* Called (from the answering thread) just before a slow LLM request starts, so that
  * the bot can show "typing". */

@@ -22,6 +22,10 @@
 #include "xalloc.h"
 
 #define CHAT_BUCKETS 1024
+/* Chats are forgotten after VABOT_CHAT_IDLE_S of silence, looked for at most every
+ * SWEEP_EVERY_S; beyond CHATS_MAX, every idle chat is forgotten at once. */
+#define SWEEP_EVERY_S 60.0
+#define CHATS_MAX 10000
 #define SEND_ATTEMPTS 8
 #define RETRY_AFTER_MAX_S 60
 #define LOG_PREFIX_UNITS 40
@@ -35,7 +39,10 @@
  * renewed a little sooner, the indicator stays up for as long as the LLM call. */
 #define TYPING_RENEW_S 4.0
 
-enum { SEND_REJECTED = -1, SEND_GAVE_UP = -2 };
+/* How a delivery ended badly: Telegram refused the reply; or it could not be delivered
+ * in time; or a stop came while waiting to try again (the update is then left
+ * unhandled, for Telegram to deliver again after a restart). */
+enum { SEND_REJECTED = -1, SEND_GAVE_UP = -2, SEND_STOPPED = -3 };
 
 /* Raised by SIGINT/SIGTERM; read by the poller and by its curl transfer. */
 static atomic_int stop_flag;
@@ -49,17 +56,18 @@ struct job {
     int limited;
 };
 
-/* One chat, created by the poller on its first update and freed at exit. The queue
- * fields (head, tail, busy, ready, rnext) are guarded by bot.mu. The rate fields
- * belong to the poller thread. The previous question (q... params) belongs to the
- * worker serving the chat: busy makes that one worker at a time, and bot.mu hands the
- * chat from one worker to the next. */
+/* One chat, created by the poller on its first update and freed when it has been idle
+ * for a while (sweep_chats) or at exit. The queue fields (head, tail, busy, ready,
+ * rnext) are guarded by bot.mu. The rate fields and last_seen belong to the poller
+ * thread. The previous question (q... params) belongs to the worker serving the chat:
+ * busy makes that one worker at a time, and bot.mu hands the chat from one worker to
+ * the next. */
 struct chat {
     struct chat *hnext, *rnext;
     int64_t id;
     struct job *head, *tail;
     int busy, ready;
-    double tokens, refilled;
+    double tokens, refilled, last_seen;
     int warned;
     char *q, *reply, *spec, *sql, *params;
     size_t qlen;
@@ -89,6 +97,8 @@ struct bot {
     pthread_mutex_t mu;
     pthread_cond_t cv, progress;
     struct chat *chats[CHAT_BUCKETS];
+    size_t nchats;
+    double swept; /* when sweep_chats last ran (poller) */
     struct chat *ready_head, *ready_tail;
     int stopping;
     unsigned long done_gen;
@@ -147,15 +157,19 @@ static double mono_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/* Sleeps ms; an interruptible nap ends early once a stop is asked for. */
-static void nap(long ms, int interruptible)
+/* Sleeps ms, in steps short enough to notice a stop; returns 1 when a stop ended it
+ * early. */
+static int nap(long ms)
 {
-    while (ms > 0 && !(interruptible && atomic_load(&stop_flag))) {
+    while (ms > 0) {
+        if (atomic_load(&stop_flag))
+            return 1;
         long step = ms < 50 ? ms : 50;
         struct timespec ts = {0, step * 1000000L};
         nanosleep(&ts, NULL);
         ms -= step;
     }
+    return 0;
 }
 
 static long next_backoff(long cur, const struct bot_opts *o)
@@ -197,7 +211,27 @@ static int parse_allowed(const char *list, struct bot_opts *o, char *err, size_t
         o->allowed[o->nallowed++] = id;
         p = end;
     }
+    if (!o->nallowed) { /* an empty list would silently turn every chat away */
+        snprintf(err, errlen, "bot: ALLOWED_CHAT_IDS lists no chat id (unset it to answer every chat)");
+        return -1;
+    }
     return 0;
+}
+
+/* "123456789:AAF...": @BotFather gives the bot's id, a colon and 35 characters; the
+ * bounds leave room for other shapes without letting through a word or a sentence. */
+#define TOKEN_ID_MAX 20
+#define TOKEN_SECRET_MIN 8
+#define TOKEN_SECRET_MAX 128
+
+static int token_shaped(const char *t)
+{
+    size_t id = strspn(t, "0123456789");
+    if (id < 1 || id > TOKEN_ID_MAX || t[id] != ':')
+        return 0;
+    const char *secret = t + id + 1;
+    size_t n = strspn(secret, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ_-");
+    return secret[n] == '\0' && n >= TOKEN_SECRET_MIN && n <= TOKEN_SECRET_MAX;
 }
 
 int bot_opts_load(struct bot_opts *o, char *err, size_t errlen)
@@ -208,10 +242,12 @@ int bot_opts_load(struct bot_opts *o, char *err, size_t errlen)
         snprintf(err, errlen, "bot: BOT_TOKEN is not set (the token that @BotFather gave)");
         return -1;
     }
-    /* It goes into a URL path: refuse what would change the URL (without echoing it). */
-    if (strspn(token, "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ:_-") !=
-        strlen(token)) {
-        snprintf(err, errlen, "bot: BOT_TOKEN has characters that a bot token never has");
+    /* It goes into a URL path and is scrubbed from logs by value: refuse anything that
+     * is not shaped like a token (without echoing it). */
+    if (!token_shaped(token)) {
+        snprintf(err, errlen, "bot: BOT_TOKEN does not look like a bot token (the bot's id, "
+                              "':', then %d to %d letters, digits, '_' or '-')",
+                 TOKEN_SECRET_MIN, TOKEN_SECRET_MAX);
         return -1;
     }
     o->token = xstrdup(token);
@@ -222,6 +258,8 @@ int bot_opts_load(struct bot_opts *o, char *err, size_t errlen)
     o->chat_per_min = (int)cfg_get_long("VABOT_CHAT_PER_MIN", 30, 0, 60000);
     o->backoff_ms = cfg_get_long("VABOT_BACKOFF_MS", 1000, 1, 60000);
     o->backoff_max_ms = cfg_get_long("VABOT_BACKOFF_MAX_MS", 30000, 1, 600000);
+    o->reply_max_ms = cfg_get_long("VABOT_REPLY_MAX_MS", 60000, 1000, 3600000);
+    o->chat_idle_s = (int)cfg_get_long("VABOT_CHAT_IDLE_S", 3600, 1, 30L * 86400);
     if (o->backoff_max_ms < o->backoff_ms)
         o->backoff_max_ms = o->backoff_ms;
     return parse_allowed(cfg_get("ALLOWED_CHAT_IDS"), o, err, errlen);
@@ -239,12 +277,20 @@ void bot_opts_release(struct bot_opts *o)
 
 /* ==== Delivery ==== */
 
+/* One message, retried on 429, 5xx and network errors until the reply's deadline (a
+ * CLOCK_MONOTONIC time, mono_now): a reply that cannot go out by then is dropped, so
+ * that one slow chat holds the offset (and, once TG_UPDATES_MAX updates wait behind
+ * it, everyone's intake) for a bounded time only. Each attempt is cut at the deadline
+ * too. A stop ends the wait between attempts at once. */
 static int send_one(struct worker *w, int64_t chat, const char *text, size_t len,
-                    const char *mode, int64_t reply_to)
+                    const char *mode, int64_t reply_to, double deadline)
 {
     long backoff = 0;
     for (int attempt = 1;; attempt++) {
+        long left = (long)((deadline - mono_now()) * 1000.0);
+        tg_set_max_time(w->tg, left > 1 ? left : 1);
         tg_status st = tg_send_message(w->tg, chat, text, len, mode, reply_to);
+        tg_set_max_time(w->tg, 0);
         if (st == TG_OK)
             return 0;
         int code = tg_error_code(w->tg);
@@ -262,9 +308,17 @@ static int send_one(struct worker *w, int64_t chat, const char *text, size_t len
             blog("%s: reply dropped after %d attempts", tg_errmsg(w->tg), attempt);
             return SEND_GAVE_UP;
         }
+        if (mono_now() + (double)wait / 1000.0 >= deadline) {
+            blog("%s: reply dropped: not delivered within VABOT_REPLY_MAX_MS (%ld ms)",
+                 tg_errmsg(w->tg), w->b->o->reply_max_ms);
+            return SEND_GAVE_UP;
+        }
         blog("%s; retry %d in %ld ms", tg_errmsg(w->tg), attempt, wait);
-        /* Not interruptible: a stop finishes the answers in progress. */
-        nap(wait, 0);
+        if (nap(wait)) {
+            blog("%s; stopping: the reply is left for Telegram to deliver again after a restart",
+                 tg_errmsg(w->tg));
+            return SEND_STOPPED;
+        }
     }
 }
 
@@ -273,9 +327,10 @@ static int send_one(struct worker *w, int64_t chat, const char *text, size_t len
 static int deliver(struct worker *w, int64_t chat, int64_t reply_to, const char *text,
                    size_t len, const char *mode)
 {
+    double deadline = mono_now() + (double)w->b->o->reply_max_ms / 1000.0;
     for (size_t off = 0; off < len;) {
         size_t n = mode ? len - off : tg_split(text + off, len - off, TG_MAX_UNITS);
-        int rc = send_one(w, chat, text + off, n, mode, off == 0 ? reply_to : 0);
+        int rc = send_one(w, chat, text + off, n, mode, off == 0 ? reply_to : 0, deadline);
         if (rc)
             return rc;
         off += n;
@@ -441,10 +496,14 @@ static const char *status_name(int st)
 
 static const char *delivery_note(int rc)
 {
-    return rc == 0 ? "" : rc == SEND_REJECTED ? "; reply rejected" : "; reply not delivered";
+    return rc == 0               ? ""
+           : rc == SEND_REJECTED ? "; reply rejected"
+           : rc == SEND_STOPPED  ? "; reply not delivered, left for after a restart"
+                                 : "; reply not delivered";
 }
 
-static void answer(struct worker *w, struct chat *c, const struct job *j)
+/* answer, report_sql, say and handle return how the delivery ended (0 or SEND_*). */
+static int answer(struct worker *w, struct chat *c, const struct job *j)
 {
     struct answer_result r;
     struct buf pre = BUF_INIT;
@@ -462,9 +521,10 @@ static void answer(struct worker *w, struct chat *c, const struct job *j)
          delivery_note(rc), buf_str(&pre));
     buf_release(&pre);
     answer_result_release(&r);
+    return rc;
 }
 
-static void report_sql(struct worker *w, struct chat *c, const struct job *j)
+static int report_sql(struct worker *w, struct chat *c, const struct job *j)
 {
     struct botmsg_last last = {c->q, c->qlen, c->reply, c->spec, c->sql, c->params};
     struct buf html = BUF_INIT, plain = BUF_INIT;
@@ -478,28 +538,29 @@ static void report_sql(struct worker *w, struct chat *c, const struct job *j)
          delivery_note(rc));
     buf_release(&html);
     buf_release(&plain);
+    return rc;
 }
 
-static void say(struct worker *w, struct chat *c, const struct job *j, const char *text,
-                const char *what)
+static int say(struct worker *w, struct chat *c, const struct job *j, const char *text,
+               const char *what)
 {
     int rc = deliver(w, c->id, j->message_id, text, strlen(text), NULL);
     blog("update %" PRId64 " chat %" PRId64 ": %s%s", j->update_id, c->id, what,
          delivery_note(rc));
+    return rc;
 }
 
-static void handle(struct worker *w, struct chat *c, const struct job *j)
+static int handle(struct worker *w, struct chat *c, const struct job *j)
 {
     if (j->limited)
-        say(w, c, j, botmsg_rate_limited(), "over the rate limit, notice sent");
-    else if (j->msg.kind == BOTMSG_QUESTION)
-        answer(w, c, j);
-    else if (j->msg.kind == BOTMSG_HELP)
-        say(w, c, j, botmsg_help(), "help");
-    else if (j->msg.kind == BOTMSG_SQL)
-        report_sql(w, c, j);
-    else
-        say(w, c, j, botmsg_hint(j->msg.kind), "hint");
+        return say(w, c, j, botmsg_rate_limited(), "over the rate limit, notice sent");
+    if (j->msg.kind == BOTMSG_QUESTION)
+        return answer(w, c, j);
+    if (j->msg.kind == BOTMSG_HELP)
+        return say(w, c, j, botmsg_help(), "help");
+    if (j->msg.kind == BOTMSG_SQL)
+        return report_sql(w, c, j);
+    return say(w, c, j, botmsg_hint(j->msg.kind), "hint");
 }
 
 static void finish(struct bot *b, int64_t update_id)
@@ -596,37 +657,41 @@ static void *worker_main(void *arg)
     struct chat *c;
     struct job *j;
     while ((j = take(w->b, &c)) != NULL) {
-        handle(w, c, j);
-        finish(w->b, j->update_id);
+        /* A reply cut short by a stop is not done: the ledger keeps the offset at it. */
+        if (handle(w, c, j) != SEND_STOPPED)
+            finish(w->b, j->update_id);
         release_chat(w->b, c);
         free_job(j);
     }
     return NULL;
 }
 
-static int start_workers(struct bot *b, struct worker *ws, const struct answer_opts *ao)
+/* BOT_STOPPED when all started; BOT_EDATABASE when the database would not let a worker
+ * in, BOT_ESETUP for anything else (data files, threads, curl). */
+static enum bot_exit start_workers(struct bot *b, struct worker *ws, const struct answer_opts *ao)
 {
     char err[512];
     for (int i = 0; i < b->o->workers; i++) {
+        enum answer_setup why = ANSWER_SETUP_OK;
         ws[i].b = b;
-        ws[i].a = answer_new(ao, err, sizeof err);
+        ws[i].a = answer_new(ao, &why, err, sizeof err);
         ws[i].tg = tg_new(b->o->api_url, b->o->token);
         if (!ws[i].a || !ws[i].tg) {
             blog("cannot start worker %d: %s", i, ws[i].a ? "no curl handle" : err);
-            return -1;
+            return why == ANSWER_SETUP_DATABASE ? BOT_EDATABASE : BOT_ESETUP;
         }
         answer_set_llm_hook(ws[i].a, on_llm_call, &ws[i]);
     }
     if (typist_start(b, ws))
-        return -1;
+        return BOT_ESETUP;
     for (int i = 0; i < b->o->workers; i++) {
         if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i])) {
             blog("cannot start worker thread %d", i);
-            return -1;
+            return BOT_ESETUP;
         }
         ws[i].started = 1;
     }
-    return 0;
+    return BOT_STOPPED;
 }
 
 /* Lets every worker finish the job in hand, then frees them. */
@@ -662,7 +727,63 @@ static struct chat *chat_get(struct bot *b, int64_t id)
     c->refilled = mono_now();
     c->hnext = b->chats[h];
     b->chats[h] = c;
+    b->nchats++;
     return c;
+}
+
+static void free_chat(struct chat *c)
+{
+    while (c->head) { /* never handled: Telegram delivers them again */
+        struct job *j = c->head;
+        c->head = j->next;
+        free_job(j);
+    }
+    forget(c);
+    free(c);
+}
+
+/* A chat may be forgotten when nothing of it is in use (no worker on it, no update
+ * queued) and its rate bucket has filled up again: forgetting it earlier would hand
+ * its sender a fresh burst. Caller holds b->mu. */
+static int chat_idle(const struct bot *b, const struct chat *c, double now, double idle_s)
+{
+    const struct bot_opts *o = b->o;
+    if (c->busy || c->ready || c->head || now - c->last_seen < idle_s)
+        return 0;
+    return o->chat_per_min <= 0 ||
+           c->tokens + (now - c->refilled) * o->chat_per_min / 60.0 >= o->chat_burst;
+}
+
+/* Forgets the chats idle for VABOT_CHAT_IDLE_S (their /sql memory goes with them), and
+ * while more than CHATS_MAX are known, every idle chat whatever its age: memory stays
+ * bounded however many chats write. On the poller thread, which alone walks the table,
+ * at most once a minute unless over the cap; before an update is dispatched, so a chat
+ * silent for longer than the limit starts afresh. */
+static void sweep_chats(struct bot *b)
+{
+    double now = mono_now(), idle_s = b->o->chat_idle_s;
+    double every = idle_s < SWEEP_EVERY_S ? idle_s : SWEEP_EVERY_S;
+    if (now - b->swept < every && b->nchats <= CHATS_MAX)
+        return;
+    if (b->nchats > CHATS_MAX)
+        idle_s = 0;
+    b->swept = now;
+    size_t before = b->nchats;
+    pthread_mutex_lock(&b->mu);
+    for (size_t i = 0; i < CHAT_BUCKETS; i++)
+        for (struct chat **p = &b->chats[i]; *p;) {
+            struct chat *c = *p;
+            if (!chat_idle(b, c, now, idle_s)) {
+                p = &c->hnext;
+                continue;
+            }
+            *p = c->hnext;
+            free_chat(c);
+            b->nchats--;
+        }
+    pthread_mutex_unlock(&b->mu);
+    if (b->nchats < before)
+        blog("idle chats forgotten: %zu, chats known: %zu", before - b->nchats, b->nchats);
 }
 
 /* A token bucket per chat: chat_burst messages at once, then chat_per_min a minute. */
@@ -721,6 +842,7 @@ static int dispatch(struct bot *b, const struct tg_update *u)
         skip = "chat not in ALLOWED_CHAT_IDS";
     } else {
         c = chat_get(b, u->chat_id);
+        c->last_seen = mono_now();
         int over = over_rate(b->o, c);
         if (over && c->warned)
             skip = "over the rate limit, silent";
@@ -737,14 +859,29 @@ static int dispatch(struct bot *b, const struct tg_update *u)
     return 1;
 }
 
+/* Telegram sends at most TG_UPDATES_MAX updates from the offset, and the offset waits
+ * for the oldest update in progress: when all of them are known, nothing newer can come
+ * in, in any chat, until that update is done. Said once per offset. */
+static void check_window(int64_t offset, const struct tg_updates *ups, int fresh, int64_t *told)
+{
+    if (fresh || ups->n < TG_UPDATES_MAX || offset == *told)
+        return;
+    blog("the window of %d updates from offset %" PRId64 " is full: update %" PRId64
+         " is still in progress, and newer updates wait for it",
+         TG_UPDATES_MAX, offset, offset);
+    *told = offset;
+}
+
 static void poll_loop(struct bot *b, tg_client *tg)
 {
     long backoff = 0;
+    int64_t told = -1;
     while (!atomic_load(&stop_flag)) {
         struct tg_updates ups;
         double t0 = mono_now();
         unsigned long gen = done_generation(b);
-        tg_status st = tg_get_updates(tg, ledger_offset(b->ledger), b->o->poll_timeout_s, &ups);
+        int64_t offset = ledger_offset(b->ledger);
+        tg_status st = tg_get_updates(tg, offset, b->o->poll_timeout_s, &ups);
         if (st == TG_ESTOP)
             break;
         if (st != TG_OK) {
@@ -754,13 +891,15 @@ static void poll_loop(struct bot *b, tg_client *tg)
             blog("%s%s; polling again in %ld ms", tg_errmsg(tg),
                  code == 409 ? " (another process polls with this token, or a webhook is set)" : "",
                  wait);
-            nap(wait, 1);
+            nap(wait);
             continue;
         }
         backoff = 0;
         int fresh = 0;
+        sweep_chats(b);
         for (size_t i = 0; i < ups.n; i++)
             fresh += dispatch(b, &ups.v[i]);
+        check_window(offset, &ups, fresh, &told);
         tg_updates_free(&ups);
         if (!fresh && mono_now() - t0 < FAST_POLL_S)
             idle_wait(b, gen);
@@ -790,7 +929,7 @@ static int fetch_me(struct bot *b, tg_client *tg)
         }
         backoff = next_backoff(backoff, b->o);
         blog("%s; retrying in %ld ms", tg_errmsg(tg), backoff);
-        nap(backoff, 1);
+        nap(backoff);
     }
     return 1;
 }
@@ -801,35 +940,28 @@ static void free_chats(struct bot *b)
         while (b->chats[i]) {
             struct chat *c = b->chats[i];
             b->chats[i] = c->hnext;
-            while (c->head) { /* never handled: Telegram delivers them again */
-                struct job *j = c->head;
-                c->head = j->next;
-                free_job(j);
-            }
-            forget(c);
-            free(c);
+            free_chat(c);
         }
+    b->nchats = 0;
 }
 
 /* Opens the ledger, starts the workers and polls until a stop. */
 static enum bot_exit serve(struct bot *b, tg_client *tg, const struct answer_opts *ao)
 {
     char err[600];
-    db *state = db_open(ao->conninfo, err, sizeof err);
+    db *state = db_open(ao->conninfo, DB_OWNER_TIMEOUT_MS, err, sizeof err);
     if (!state || !(b->ledger = ledger_open(state, b->me.id, err, sizeof err))) {
         blog("%s", err);
         db_close(state);
         return BOT_EDATABASE;
     }
     struct worker *ws = xcalloc((size_t)b->o->workers, sizeof *ws);
-    enum bot_exit rc = BOT_STOPPED;
-    if (start_workers(b, ws, ao) == 0) {
+    enum bot_exit rc = start_workers(b, ws, ao);
+    if (rc == BOT_STOPPED) {
         blog("serving @%s with %d workers from offset %" PRId64, b->me.username, b->o->workers,
              ledger_offset(b->ledger));
         poll_loop(b, tg);
         blog("stopping: finishing the answers in progress");
-    } else {
-        rc = BOT_EDATABASE;
     }
     stop_workers(b, ws);
     if (ledger_flush(b->ledger, err, sizeof err))

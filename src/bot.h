@@ -30,14 +30,24 @@ struct bot_opts {
     int chat_per_min;       /* VABOT_CHAT_PER_MIN: refill rate; 0 = no limit */
     long backoff_ms;        /* VABOT_BACKOFF_MS: first wait after a failure */
     long backoff_max_ms;    /* VABOT_BACKOFF_MAX_MS: the cap, doubling up to it */
+    long reply_max_ms;      /* VABOT_REPLY_MAX_MS: the most time one reply may take to
+                               deliver, retries included; then it is dropped */
+    int chat_idle_s;        /* VABOT_CHAT_IDLE_S: a chat silent this long is forgotten
+                               (its /sql memory and rate bucket) */
     int64_t *allowed;       /* ALLOWED_CHAT_IDS; NULL = every chat */
     size_t nallowed;
 };
 
-enum bot_exit { BOT_STOPPED = 0, BOT_ETELEGRAM = -1, BOT_EDATABASE = -2 };
+enum bot_exit {
+    BOT_STOPPED = 0,
+    BOT_ETELEGRAM = -1, /* Telegram refused the token */
+    BOT_EDATABASE = -2, /* the database is unreachable or refused the login */
+    BOT_ESETUP = -3,    /* data files (grammar, lexicon, prompt) missing or invalid, or
+                           no thread or curl handle */
+};
 
-/* Reads the configuration (cfg.h). A missing BOT_TOKEN or a malformed
- * ALLOWED_CHAT_IDS is an error. */
+/* Reads the configuration (cfg.h). A missing BOT_TOKEN, one not shaped like a token
+ * ("digits:rest"), and an ALLOWED_CHAT_IDS that is malformed or lists no id are errors. */
 int bot_opts_load(struct bot_opts *o, char *err, size_t errlen);
 void bot_opts_release(struct bot_opts *o);
 

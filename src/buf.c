@@ -108,6 +108,14 @@ void buf_release(struct buf *b)
     b->len = b->cap = 0;
 }
 
+void buf_wipe(struct buf *b)
+{
+    /* volatile: a store into memory about to be freed is otherwise dead to the compiler */
+    for (volatile char *p = b->p; p && p < b->p + b->cap; p++)
+        *p = 0;
+    buf_release(b);
+}
+
 int buf_read_file(struct buf *b, const char *path, size_t max)
 {
     int use_stdin = !strcmp(path, "-");

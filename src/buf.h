@@ -31,5 +31,8 @@ char *buf_detach(struct buf *b, size_t *len);
  * Returns 0, or -1 with errno set (EFBIG when the file is larger than max). */
 int buf_read_file(struct buf *b, const char *path, size_t max);
 void buf_release(struct buf *b);
+/* buf_release() for a buffer that held a secret (a conninfo with a password, a URL
+ * with a token): every byte of its memory is zeroed before it is freed. */
+void buf_wipe(struct buf *b);
 
 #endif

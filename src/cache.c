@@ -70,12 +70,24 @@ void cache_normalize(const char *q, size_t len, struct buf *out)
         buf_truncate(out, out->len - 1);
 }
 
-static void utc_day(int64_t now_us, char day[11])
+/* Days are the users' (VABOT_TZ, utc.h): "вчера" in Moscow is over at 21:00 UTC. */
+static void local_day(int64_t now_us, char day[11])
 {
+    struct utc_civil c;
     char iso[UTC_FMT_MAX];
-    utc_format(now_us, iso, sizeof iso); /* "YYYY-MM-DDThh:mm:ssZ" */
+    int64_t wall = now_us;
+    utc_to_local(now_us, &c);
+    utc_from_civil(&c, &wall); /* the local wall clock, formatted as if it were UTC */
+    utc_format(wall, iso, sizeof iso); /* "YYYY-MM-DDThh:mm:ssZ" */
     memcpy(day, iso, 10);
     day[10] = '\0';
+}
+
+static int local_midnight(int64_t t)
+{
+    struct utc_civil c;
+    utc_to_local(t, &c);
+    return !c.hour && !c.min && !c.sec && !c.usec;
 }
 
 static const char *const time_fields[] = {"published_from", "published_to", "measured_from",
@@ -92,13 +104,13 @@ int cache_scope(const char *spec, size_t len, int64_t now_us, char day[11])
         if (!v || cJSON_IsNull(v))
             continue;
         if (cJSON_IsString(v) && !utc_parse(v->valuestring, strlen(v->valuestring), &t) &&
-            t % UTC_US_PER_DAY == 0)
+            local_midnight(t))
             scope = 1;
         else
             scope = -1;
     }
     cJSON_Delete(root);
-    utc_day(now_us, day);
+    local_day(now_us, day);
     return scope;
 }
 
@@ -113,10 +125,10 @@ struct entry {
 };
 
 /* Every field is guarded by mu. newest/oldest are the ends of the recency list; the
- * table has 2 * capacity buckets, so chains stay short. */
+ * table has 2 * capacity buckets, so chains stay short. Keys carry the namespace, so
+ * one cache serves clients of any model and prompt. */
 struct cache {
     pthread_mutex_t mu;
-    char *ns;
     size_t capacity, count, nbuckets;
     struct entry **buckets, *newest, *oldest;
 };
@@ -131,11 +143,10 @@ static size_t hash(const char *s)
     return (size_t)h;
 }
 
-cache *cache_new(size_t capacity, const char *ns)
+cache *cache_new(size_t capacity)
 {
     cache *c = xcalloc(1, sizeof *c);
     pthread_mutex_init(&c->mu, NULL);
-    c->ns = xstrdup(ns ? ns : "");
     c->capacity = capacity ? capacity : CACHE_DEFAULT_CAPACITY;
     c->nbuckets = 2 * c->capacity;
     c->buckets = xcalloc(c->nbuckets, sizeof *c->buckets);
@@ -153,7 +164,6 @@ void cache_free(cache *c)
         free(e);
     }
     free(c->buckets);
-    free(c->ns);
     pthread_mutex_destroy(&c->mu);
     free(c);
 }
@@ -261,10 +271,10 @@ static void log_db(db *owner, const char *what, PGresult *r)
 }
 
 /* A row for ever (day '') wins over one for today; *dated tells which was found. */
-static int db_get(cache *c, db *owner, const char *norm, const char *day, struct buf *spec,
-                  int *dated)
+static int db_get(db *owner, const char *ns, const char *norm, const char *day,
+                  struct buf *spec, int *dated)
 {
-    const char *params[] = {c->ns, norm, day};
+    const char *params[] = {ns, norm, day};
     if (db_ensure(owner)) {
         log_db(owner, "read", NULL);
         return 0;
@@ -298,9 +308,10 @@ static int run(db *owner, const char *sql, int n, const char *const *params)
 }
 
 /* Rows of days before today can never be hit again. */
-static int db_put(cache *c, db *owner, const char *norm, const char *day, const char *spec)
+static int db_put(db *owner, const char *ns, const char *norm, const char *day,
+                  const char *spec)
 {
-    const char *params[] = {c->ns, norm, day, spec};
+    const char *params[] = {ns, norm, day, spec};
     if (db_ensure(owner)) {
         log_db(owner, "write", NULL);
         return -1;
@@ -316,28 +327,28 @@ static int db_put(cache *c, db *owner, const char *norm, const char *day, const 
 
 /* ==== Get and put ==== */
 
-static void make_key(const cache *c, const char *day, const char *norm, struct buf *key)
+static void make_key(const char *ns, const char *day, const char *norm, struct buf *key)
 {
     buf_reset(key);
-    buf_addf(key, "%s\x1f%s\x1f%s", c->ns, day, norm);
+    buf_addf(key, "%s\x1f%s\x1f%s", ns, day, norm);
 }
 
-int cache_get(cache *c, db *owner, const char *question, size_t len, int64_t now_us,
-              struct buf *spec)
+int cache_get(cache *c, db *owner, const char *ns, const char *question, size_t len,
+              int64_t now_us, struct buf *spec)
 {
     struct buf norm = BUF_INIT, key = BUF_INIT;
     char day[11];
     int dated = 0;
-    utc_day(now_us, day);
+    local_day(now_us, day);
     cache_normalize(question, len, &norm);
-    make_key(c, "", buf_str(&norm), &key);
+    make_key(ns, "", buf_str(&norm), &key);
     int hit = mem_get(c, buf_str(&key), spec);
     if (!hit) {
-        make_key(c, day, buf_str(&norm), &key);
+        make_key(ns, day, buf_str(&norm), &key);
         hit = mem_get(c, buf_str(&key), spec);
     }
-    if (!hit && owner && db_get(c, owner, buf_str(&norm), day, spec, &dated)) {
-        make_key(c, dated ? day : "", buf_str(&norm), &key);
+    if (!hit && owner && db_get(owner, ns, buf_str(&norm), day, spec, &dated)) {
+        make_key(ns, dated ? day : "", buf_str(&norm), &key);
         mem_put(c, buf_str(&key), spec->p, spec->len);
         hit = 1;
     }
@@ -346,8 +357,8 @@ int cache_get(cache *c, db *owner, const char *question, size_t len, int64_t now
     return hit;
 }
 
-int cache_put(cache *c, db *owner, const char *question, size_t len, int64_t now_us,
-              const char *spec, size_t speclen)
+int cache_put(cache *c, db *owner, const char *ns, const char *question, size_t len,
+              int64_t now_us, const char *spec, size_t speclen)
 {
     char day[11];
     int scope = cache_scope(spec, speclen, now_us, day);
@@ -355,10 +366,10 @@ int cache_put(cache *c, db *owner, const char *question, size_t len, int64_t now
         return 0;
     struct buf norm = BUF_INIT, key = BUF_INIT, text = BUF_INIT;
     cache_normalize(question, len, &norm);
-    make_key(c, scope ? day : "", buf_str(&norm), &key);
+    make_key(ns, scope ? day : "", buf_str(&norm), &key);
     mem_put(c, buf_str(&key), spec, speclen);
     buf_add(&text, spec, speclen); /* NUL-terminated for libpq */
-    int rc = owner ? db_put(c, owner, buf_str(&norm), scope ? day : "", buf_str(&text)) : 0;
+    int rc = owner ? db_put(owner, ns, buf_str(&norm), scope ? day : "", buf_str(&text)) : 0;
     buf_release(&norm);
     buf_release(&key);
     buf_release(&text);

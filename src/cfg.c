@@ -169,6 +169,42 @@ static int url_scheme(const char *url, size_t *scheme_len, size_t *rest)
     return 0;
 }
 
+/* libpq's parse errors quote the part of the string they choke on, and that part may
+ * be the password ("invalid percent-encoded token: \"p%zzsecret\""). Only our own
+ * wording of the reason is printed, picked by the start of libpq's message. */
+static const char *parse_reason(const char *perr)
+{
+    static const struct {
+        const char *libpq, *ours;
+    } reasons[] = {
+        {"invalid percent-encoded token", "a '%' not followed by two hex digits"},
+        {"forbidden value %00", "a percent-encoded NUL (%00)"},
+        {"invalid URI query parameter", "an unknown query parameter"},
+        {"extra key/value separator", "a query parameter with two '='"},
+        {"missing key/value separator", "a query parameter without '='"},
+        {"end of string reached when looking for matching \"]\"", "an IPv6 address without ']'"},
+        {"IPv6 host address may not be empty", "an empty IPv6 address"},
+        {"unexpected character", "an unexpected character after the host"},
+        {"invalid connection option", "an unknown keyword"},
+        {"missing \"=\" after", "a word without '=' (key=value expected)"},
+        {"unterminated quoted string", "an unterminated quoted value"},
+        {"out of memory", "out of memory"},
+    };
+    for (size_t i = 0; perr && i < sizeof reasons / sizeof reasons[0]; i++)
+        if (!strncmp(perr, reasons[i].libpq, strlen(reasons[i].libpq)))
+            return reasons[i].ours;
+    return perr ? "malformed" : "out of memory";
+}
+
+/* The parsed options hold the password in clear: wipe them before libpq frees them. */
+static void free_options(PQconninfoOption *opts)
+{
+    for (PQconninfoOption *o = opts; o->keyword; o++)
+        if (o->val)
+            memset(o->val, 0, strlen(o->val));
+    PQconninfoFree(opts);
+}
+
 int cfg_conninfo(const char *url, struct buf *out, char *err, size_t errlen)
 {
     size_t scheme_len, rest;
@@ -192,14 +228,14 @@ int cfg_conninfo(const char *url, struct buf *out, char *err, size_t errlen)
     }
     PQconninfoOption *opts = PQconninfoParse(buf_str(out), &perr);
     if (!opts) {
-        /* libpq's message names the bad keyword or URI part, never the password */
-        size_t n = perr ? strcspn(perr, "\n") : 0;
-        snprintf(err, errlen, "cfg: DATABASE_URL is not a valid connection string: %.*s",
-                 (int)n, perr ? perr : "out of memory");
+        snprintf(err, errlen, "cfg: DATABASE_URL is not a valid connection string: %s",
+                 parse_reason(perr));
+        if (perr)
+            memset(perr, 0, strlen(perr));
         PQfreemem(perr);
         return -1;
     }
-    PQconninfoFree(opts);
+    free_options(opts);
     return 0;
 }
 

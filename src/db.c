@@ -17,15 +17,17 @@
 #define STMT_MAX 64
 
 /* conninfo is the user's connection string; user, password and options, when set,
- * override what it says. A reader handle (db_open_reader) runs every statement in a
- * read-only transaction that it rolls back. stmt holds the SQL of the statements
+ * override what it says. timeout_ms, when not 0, is the owner's statement timeout. A
+ * reader handle (db_open_reader) runs every statement in a read-only transaction that
+ * it rolls back (its timeout is in its options). stmt holds the SQL of the statements
  * prepared on this connection, stmt[i] named "vabot_i"; no_stmt is set when the server
  * lost one behind our back (a transaction-pooling proxy does that), and statements then
- * stay unnamed. All owned by the handle; the password is wiped before it is freed. */
+ * stay unnamed. All owned by the handle; conninfo and password are wiped before they
+ * are freed. */
 struct db {
     PGconn *conn;
     char *conninfo, *user, *password, *options;
-    int reader;
+    int reader, timeout_ms;
     char *stmt[STMT_MAX];
     int nstmt, no_stmt;
     char err[512];
@@ -55,18 +57,31 @@ static void forget_statements(db *d)
 
 static int connect_now(db *d)
 {
+    char setup[96];
     if (d->conn)
         PQfinish(d->conn);
     forget_statements(d);
-    const char *keys[] = {"dbname", "user", "password", "options", "application_name", NULL};
-    const char *vals[] = {d->conninfo, d->user, d->password, d->options, "vabot", NULL};
+    /* Without these, a server that does not answer holds a connect for minutes, and a
+     * peer gone without a word (a dropped NAT entry) holds a query for as long as the
+     * kernel's TCP timeout. They are defaults: placed before "dbname", whose expansion
+     * (the user's DATABASE_URL) overrides what it sets; PGCONNECT_TIMEOUT too. */
+    const char *keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
+                          "keepalives_interval", "keepalives_count", "dbname", "user",
+                          "password", "options", "application_name", NULL};
+    const char *vals[] = {getenv("PGCONNECT_TIMEOUT") ? NULL : DB_CONNECT_TIMEOUT_S, "1", "60",
+                          "10", "3", d->conninfo, d->user, d->password, d->options, "vabot",
+                          NULL};
     d->conn = PQconnectdbParams(keys, vals, 1);
     if (PQstatus(d->conn) != CONNECTION_OK) {
         set_err(d, "cannot connect", PQerrorMessage(d->conn));
         return -1;
     }
     /* All times are exchanged in UTC whatever the server's default zone is. */
-    PGresult *r = PQexec(d->conn, "SET TimeZone = 'UTC'");
+    snprintf(setup, sizeof setup, "SET TimeZone = 'UTC'");
+    if (d->timeout_ms > 0)
+        snprintf(setup + strlen(setup), sizeof setup - strlen(setup),
+                 "; SET statement_timeout = %d", d->timeout_ms);
+    PGresult *r = PQexec(d->conn, setup);
     int rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
     if (rc)
         set_err(d, "cannot set up the session", PQresultErrorMessage(r));
@@ -75,9 +90,10 @@ static int connect_now(db *d)
 }
 
 static db *open_with(const char *conninfo, const char *user, const char *password,
-                     const char *options, char *err, size_t errlen)
+                     const char *options, int timeout_ms, char *err, size_t errlen)
 {
     db *d = xcalloc(1, sizeof *d);
+    d->timeout_ms = timeout_ms;
     d->conninfo = xstrdup(conninfo ? conninfo : "");
     d->user = user ? xstrdup(user) : NULL;
     d->password = password ? xstrdup(password) : NULL;
@@ -90,9 +106,9 @@ static db *open_with(const char *conninfo, const char *user, const char *passwor
     return d;
 }
 
-db *db_open(const char *conninfo, char *err, size_t errlen)
+db *db_open(const char *conninfo, int timeout_ms, char *err, size_t errlen)
 {
-    return open_with(conninfo, NULL, NULL, NULL, err, errlen);
+    return open_with(conninfo, NULL, NULL, NULL, timeout_ms, err, errlen);
 }
 
 /* The reader's password that `vabot db init` made (sql/roles.sql), read through an
@@ -101,7 +117,7 @@ static void reader_password(const char *conninfo, char *out, size_t cap)
 {
     char err[512];
     out[0] = '\0';
-    db *o = db_open(conninfo, err, sizeof err);
+    db *o = db_open(conninfo, DB_OWNER_TIMEOUT_MS, err, sizeof err);
     if (!o)
         return;
     PGresult *r = PQexec(o->conn, "SELECT password FROM reader_login");
@@ -123,8 +139,10 @@ db *db_open_reader(const char *conninfo, int timeout_ms, char *err, size_t errle
              "-c default_transaction_read_only=on -c statement_timeout=%d"
              " -c plan_cache_mode=force_custom_plan", timeout_ms);
     reader_password(conninfo, password, sizeof password);
-    db *d = open_with(conninfo, DB_READER_ROLE, password[0] ? password : NULL, options, err,
-                      errlen);
+    /* The reader's timeout is in its options: a SET would be rolled back with its
+     * statements' transactions, and could be undone by them. */
+    db *d = open_with(conninfo, DB_READER_ROLE, password[0] ? password : NULL, options, 0,
+                      err, errlen);
     for (volatile char *p = password; p < password + sizeof password; p++)
         *p = 0;
     if (d) {
@@ -143,7 +161,7 @@ void db_close(db *d)
         return;
     if (d->conn)
         PQfinish(d->conn);
-    free(d->conninfo);
+    wipe_free(d->conninfo); /* the user's string: it may hold the owner's password */
     free(d->user);
     wipe_free(d->password);
     free(d->options);
@@ -168,7 +186,8 @@ int db_ensure(db *d)
     return connect_now(d);
 }
 
-int db_exec(db *d, const char *sql)
+/* Runs a script or statement(s) through the simple query protocol. */
+static int db_exec(db *d, const char *sql)
 {
     if (db_ensure(d))
         return -1;
@@ -185,7 +204,7 @@ int db_exec(db *d, const char *sql)
     return rc;
 }
 
-int db_exec_file(db *d, const char *path)
+static int db_exec_file(db *d, const char *path)
 {
     struct buf b = BUF_INIT;
     char chunk[8192];
@@ -319,12 +338,47 @@ int db_query_value(db *d, const char *sql, int nparams, const char *const *param
     return -1;
 }
 
+/* Sets the reader's password that sql/roles.sql keeps in reader_login. The server is
+ * sent the SCRAM verifier that libpq computes here, never the password: whatever the
+ * server logs (log_statement, an error's statement), the password is not in it. */
+static int set_reader_password(db *d)
+{
+    PGresult *r = PQexec(d->conn, "SELECT password FROM reader_login LIMIT 1");
+    char *verifier = NULL, *literal = NULL;
+    if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != 1) {
+        set_err(d, "cannot read the reader's password", PQresultErrorMessage(r));
+    } else {
+        char *pw = PQgetvalue(r, 0, 0);
+        verifier = PQencryptPasswordConn(d->conn, pw, DB_READER_ROLE, "scram-sha-256");
+        memset(pw, 0, strlen(pw));
+        if (!verifier)
+            set_err(d, "cannot encrypt the reader's password", PQerrorMessage(d->conn));
+    }
+    PQclear(r);
+    if (verifier)
+        literal = PQescapeLiteral(d->conn, verifier, strlen(verifier));
+    int rc = -1;
+    if (literal) {
+        struct buf sql = BUF_INIT;
+        buf_addf(&sql, "ALTER ROLE " DB_READER_ROLE " PASSWORD %s", literal);
+        r = PQexec(d->conn, buf_str(&sql));
+        rc = PQresultStatus(r) == PGRES_COMMAND_OK ? 0 : -1;
+        if (rc)
+            set_err(d, "cannot set the password of " DB_READER_ROLE, PQresultErrorMessage(r));
+        PQclear(r);
+        buf_release(&sql);
+    }
+    PQfreemem(verifier);
+    PQfreemem(literal);
+    return rc;
+}
+
 int db_init_schema(db *d, const char *schema_path, const char *roles_path)
 {
     /* The scripts are idempotent: "already exists, skipping" notices are no news. */
     if (db_exec(d, "SET client_min_messages = warning") || db_exec_file(d, schema_path))
         return -1;
-    if (roles_path && db_exec_file(d, roles_path))
+    if (roles_path && (db_exec_file(d, roles_path) || set_reader_password(d)))
         fprintf(stderr, "vabot: warning: %s; without role %s, questions cannot be answered\n",
                 d->err, DB_READER_ROLE);
     return 0;

@@ -2,7 +2,9 @@
  *
  * A db handle wraps one PGconn and remembers its conninfo, so that a handle whose
  * server went away reconnects on the next call. Two kinds are opened:
- *   db_open()        the owner connection: schema, loading, bookkeeping tables;
+ *   db_open()        the owner connection: schema, loading, bookkeeping tables; its
+ *                    statement timeout is the caller's (0 for none: a load takes
+ *                    minutes; DB_OWNER_TIMEOUT_MS for the bookkeeping of answers);
  *   db_open_reader() the query path: logs in as role vabot_reader (SELECT on the two
  *                    data tables only; never the owner's login with SET ROLE), runs
  *                    each statement in a read-only transaction that it rolls back, under
@@ -21,8 +23,14 @@ typedef struct db db;
 
 #define DB_READER_ROLE "vabot_reader"
 #define DB_VALUE_MAX 64
+/* Defaults that DATABASE_URL may override: seconds to wait for a connection. TCP
+ * keepalives are on as well. */
+#define DB_CONNECT_TIMEOUT_S "10"
+/* The statement timeout of the owner's bookkeeping (query log, LLM cache, ledger): one
+ * row each, so a statement that takes longer waits on something that is wrong. */
+#define DB_OWNER_TIMEOUT_MS 10000
 
-db *db_open(const char *conninfo, char *err, size_t errlen);
+db *db_open(const char *conninfo, int timeout_ms, char *err, size_t errlen);
 db *db_open_reader(const char *conninfo, int timeout_ms, char *err, size_t errlen);
 void db_close(db *d);
 const char *db_errmsg(const db *d);
@@ -30,10 +38,6 @@ PGconn *db_conn(db *d); /* the live connection after db_ensure(); owned by d */
 
 /* Reconnects when the connection is bad. 0 ok, -1 unreachable. */
 int db_ensure(db *d);
-
-/* Runs a script or statement(s) through the simple query protocol. */
-int db_exec(db *d, const char *sql);
-int db_exec_file(db *d, const char *path);
 
 /* One parameterized statement (text parameters) that returns one row with one
  * column; each SQL text is prepared once per connection and reused. The value is
@@ -43,8 +47,9 @@ int db_exec_file(db *d, const char *path);
 int db_query_value(db *d, const char *sql, int nparams, const char *const *params,
                    char *out, size_t outlen);
 
-/* Applies sql/schema.sql and sql/roles.sql (the latter may fail without rights to
- * create roles: a warning, not an error). */
+/* Applies sql/schema.sql and sql/roles.sql, then sets the reader's password from
+ * reader_login as a SCRAM verifier (roles and password may fail without rights to
+ * create or alter roles: a warning, not an error). */
 int db_init_schema(db *d, const char *schema_path, const char *roles_path);
 
 #endif

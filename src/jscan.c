@@ -326,11 +326,6 @@ long long jscan_object_index(const jscan *s)
     return s->count - 1;
 }
 
-long long jscan_offset(const jscan *s)
-{
-    return s->offset;
-}
-
 const char *jscan_errmsg(const jscan *s)
 {
     return s->err;

@@ -39,7 +39,6 @@ int jscan_finish(jscan *s);
 const char *jscan_object(const jscan *s, size_t *len); /* NUL-terminated, after JSCAN_OBJECT */
 long long jscan_object_offset(const jscan *s);         /* offset of its '{' */
 long long jscan_object_index(const jscan *s);
-long long jscan_offset(const jscan *s);                 /* bytes consumed so far */
 
 const char *jscan_errmsg(const jscan *s);
 long long jscan_error_offset(const jscan *s);

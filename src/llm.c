@@ -122,7 +122,7 @@ enum llm_breaker_state llm_breaker_state(llm_breaker *b, int64_t now_ms)
  * handle and its header list, which holds the key and is wiped before it is freed. */
 struct llm_client {
     char *url, *model, *key;
-    char *prompt;       /* prompts/system.md with {{today}}, {{weekday}}, {{now}} */
+    char *prompt; /* prompts/system.md with {{today}}, {{weekday}}, {{now}}, {{zone}}, {{offset}} */
     cJSON *schema;
     char fingerprint[17];
     long timeout_ms, attempt_ms, connect_ms, retry_max_ms, cooldown_ms;
@@ -227,6 +227,8 @@ static int load_files(llm_client *c, const struct llm_opts *o, char *err, size_t
     fnv1a(&h, c->model, strlen(c->model));
     fnv1a(&h, prompt.p, prompt.len);
     fnv1a(&h, schema.p, schema.len);
+    /* The prompt tells the model the users' zone, so a dated spec depends on it too. */
+    fnv1a(&h, utc_zone(), strlen(utc_zone()));
     snprintf(c->fingerprint, sizeof c->fingerprint, "%016llx", (unsigned long long)h);
     c->prompt = buf_detach(&prompt, NULL);
     rc = 0;
@@ -331,18 +333,35 @@ void llm_set_hook(llm_client *c, void (*hook)(void *ctx), void *ctx)
 
 /* ==== Prompt and request ==== */
 
+/* The users' clock at now_us (utc.h's zone, VABOT_TZ): today's date, the local time
+ * with its offset ("2025-12-03T11:30:00+03:00", or "...Z" in UTC) and the offset
+ * alone ("+03:00"). Users name dates in that zone, so the model must know it. */
+static void local_now(int64_t now_us, struct utc_civil *cv, char now[UTC_FMT_MAX],
+                      char offset[8])
+{
+    int64_t sec = now_us - ((now_us % UTC_US_PER_SEC) + UTC_US_PER_SEC) % UTC_US_PER_SEC;
+    int64_t as_utc = sec;
+    utc_to_local(sec, cv);
+    utc_from_civil(cv, &as_utc);
+    long minutes = (long)((as_utc - sec) / (60 * UTC_US_PER_SEC));
+    long m = minutes < 0 ? -minutes : minutes;
+    snprintf(offset, 8, "%c%02ld:%02ld", minutes < 0 ? '-' : '+', m / 60 % 100, m % 60);
+    snprintf(now, UTC_FMT_MAX, "%04d-%02d-%02dT%02d:%02d:%02d%s", cv->year % 10000, cv->month,
+             cv->day, cv->hour, cv->min, cv->sec, strcmp(utc_zone(), "UTC") ? offset : "Z");
+}
+
 static void render_prompt(const char *tpl, int64_t now_us, struct buf *out)
 {
     static const char *const weekdays[7] = {"Monday", "Tuesday", "Wednesday", "Thursday",
                                             "Friday", "Saturday", "Sunday"};
-    char now[UTC_FMT_MAX], today[16];
+    char now[UTC_FMT_MAX], today[16], offset[8];
     struct utc_civil cv;
-    utc_to_civil(now_us - now_us % UTC_US_PER_SEC, &cv);
-    utc_format(now_us - now_us % UTC_US_PER_SEC, now, sizeof now);
+    local_now(now_us, &cv, now, offset);
     snprintf(today, sizeof today, "%04d-%02d-%02d", cv.year % 10000, cv.month, cv.day);
     int64_t days = utc_days_from_civil(cv.year, cv.month, cv.day);
     const struct { const char *name, *value; } vars[] = {
-        {"{{today}}", today}, {"{{weekday}}", weekdays[utc_weekday(days)]}, {"{{now}}", now}};
+        {"{{today}}", today}, {"{{weekday}}", weekdays[utc_weekday(days)]}, {"{{now}}", now},
+        {"{{zone}}", utc_zone()}, {"{{offset}}", offset}};
     for (const char *p = tpl; *p;) {
         const char *open = strstr(p, "{{");
         if (!open) {

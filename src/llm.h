@@ -74,15 +74,17 @@ void llm_set_hook(llm_client *c, void (*hook)(void *ctx), void *ctx);
  * produced, already known to be a JSON object; it is NUL-terminated. */
 typedef int (*llm_validate_fn)(void *ctx, const char *spec, size_t len, struct buf *why);
 
-/* Asks for the spec of question (len bytes of UTF-8) with "today" taken from now_us.
+/* Asks for the spec of question (len bytes of UTF-8) with "today" and "now" taken from
+ * now_us in the users' zone (utc_zone()), which the prompt names.
  * On LLM_OK, spec holds the accepted JSON text (replacing what it held). One repair
  * attempt follows a refusal or a rejected spec, carrying the reason back to the model.
  * Bounded by opts.timeout_ms in total. */
 llm_status llm_ask(llm_client *c, const char *question, size_t len, int64_t now_us,
                    llm_validate_fn validate, void *ctx, struct buf *spec);
 
-/* 16 hex digits that change whenever the model, the prompt file or the schema file
- * change: a namespace for cached specs (cache.h). */
+/* 16 hex digits that change whenever the model, the prompt file, the schema file or the
+ * users' zone (utc_zone(): dates are resolved in it) change: a namespace for cached
+ * specs (cache.h). */
 const char *llm_fingerprint(const llm_client *c);
 
 /* ==== Circuit breaker ====

@@ -154,15 +154,20 @@ static int copy_drain(struct loader *L)
 
 /* The COPY runs in nonblocking mode: a chunk of rows waits in libpq's buffer and
  * goes out piece by piece (copy_push between videos) while the next chunk is parsed,
- * so client and server work at the same time. At most one chunk waits. */
+ * so client and server work at the same time. At most one chunk waits. The rows of
+ * one big video can pass what PQputCopyData's int length holds: they go in slices of
+ * at most COPY_CHUNK bytes. */
 static int copy_send(struct loader *L, const char *p, size_t n)
 {
-    if (!n)
-        return 0;
-    if (copy_drain(L))
-        return -1;
-    if (PQputCopyData(L->conn, p, (int)n) != 1)
-        return db_fail(L, "sending rows", NULL);
+    while (n) {
+        size_t slice = n < COPY_CHUNK ? n : COPY_CHUNK;
+        if (copy_drain(L))
+            return -1;
+        if (PQputCopyData(L->conn, p, (int)slice) != 1)
+            return db_fail(L, "sending rows", NULL);
+        p += slice;
+        n -= slice;
+    }
     return 0;
 }
 
@@ -523,7 +528,7 @@ int load_file(db *d, const char *path, int progress, struct load_stats *st, char
               size_t errlen)
 {
     struct loader L = {.d = d, .name = path, .fd = -1, .st = st, .progress = progress};
-    long max = cfg_get_long("VABOT_LOAD_MAX_OBJECT", LOAD_MAX_OBJECT, 64, 1L << 40);
+    long max = cfg_get_long("VABOT_LOAD_MAX_OBJECT", LOAD_MAX_OBJECT, 64, LOAD_MAX_OBJECT_LIMIT);
     memset(st, 0, sizeof *st);
     clock_gettime(CLOCK_MONOTONIC, &L.started);
     L.shown = L.started;

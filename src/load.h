@@ -21,6 +21,8 @@
 #include "db.h"
 
 #define LOAD_MAX_OBJECT (64L << 20)
+/* The most VABOT_LOAD_MAX_OBJECT may say: the object and its rows are held in memory. */
+#define LOAD_MAX_OBJECT_LIMIT (1L << 30)
 
 struct load_stats {
     long long videos, snapshots, bytes;

@@ -50,25 +50,32 @@ static int usage_error(const char *msg)
 
 /* ==== Database commands ==== */
 
-static db *open_owner(void)
+/* The owner connection, or NULL with the exit status in *rc: a DATABASE_URL that does
+ * not parse is a configuration (usage) error, a server that does not answer a backend
+ * failure. */
+static db *open_owner(int *rc)
 {
     struct buf ci = BUF_INIT;
     char err[512];
     db *d = NULL;
-    if (cfg_conninfo(cfg_get("DATABASE_URL"), &ci, err, sizeof err) == 0)
-        d = db_open(buf_str(&ci), err, sizeof err);
+    *rc = EXIT_USAGE;
+    if (cfg_conninfo(cfg_get("DATABASE_URL"), &ci, err, sizeof err) == 0) {
+        *rc = EXIT_BACKEND;
+        d = db_open(buf_str(&ci), 0, err, sizeof err); /* init and load take their time */
+    }
     if (!d)
         fprintf(stderr, "vabot: %s\n", err);
-    buf_release(&ci);
+    buf_wipe(&ci); /* it may hold the password */
     return d;
 }
 
 static int cmd_db_init(void)
 {
     struct buf schema = BUF_INIT, roles = BUF_INIT;
-    db *d = open_owner();
+    int fail;
+    db *d = open_owner(&fail);
     if (!d)
-        return EXIT_BACKEND;
+        return fail;
     cfg_path("sql/schema.sql", &schema);
     cfg_path("sql/roles.sql", &roles);
     int rc = db_init_schema(d, buf_str(&schema), buf_str(&roles));
@@ -84,9 +91,10 @@ static int cmd_db_load(const char *path)
 {
     struct load_stats st = {0};
     char err[1024];
-    db *d = open_owner();
+    int fail;
+    db *d = open_owner(&fail);
     if (!d)
-        return EXIT_BACKEND;
+        return fail;
     int rc = load_file(d, path, isatty(STDERR_FILENO), &st, err, sizeof err);
     db_close(d);
     if (rc) {
@@ -104,11 +112,13 @@ static int run_query(const struct sqlgen_query *q)
 {
     struct buf ci = BUF_INIT;
     char err[512], value[DB_VALUE_MAX];
-    int rc = EXIT_BACKEND;
+    int rc = EXIT_USAGE;
     db *d = NULL;
-    if (cfg_conninfo(cfg_get("DATABASE_URL"), &ci, err, sizeof err) == 0)
+    if (cfg_conninfo(cfg_get("DATABASE_URL"), &ci, err, sizeof err) == 0) {
+        rc = EXIT_BACKEND;
         d = db_open_reader(buf_str(&ci), (int)cfg_get_long("VABOT_STATEMENT_TIMEOUT_MS", 5000, 100, 600000),
                            err, sizeof err);
+    }
     if (!d) {
         fprintf(stderr, "vabot: %s\n", err);
     } else if (db_query_value(d, buf_str(&q->sql), q->nparams, (const char *const *)q->params,
@@ -119,7 +129,7 @@ static int run_query(const struct sqlgen_query *q)
         rc = 0;
     }
     db_close(d);
-    buf_release(&ci);
+    buf_wipe(&ci);
     return rc;
 }
 
@@ -215,14 +225,18 @@ static int parse_ask(int argc, char **argv, struct ask_opts *o)
     return o->question ? 0 : -1;
 }
 
-/* The answerer of a CLI command; prints why it could not be made. */
-static answerer *open_answerer(int no_llm, int dry_run, const char *now)
+/* The answerer of a CLI command, or NULL with the exit status in *rc (it prints why):
+ * a bad --now or DATABASE_URL is a usage error, missing data files a failure, and the
+ * database a backend failure. */
+static answerer *open_answerer(int no_llm, int dry_run, const char *now, int *rc)
 {
     struct answer_opts ao = {0};
     struct buf ci = BUF_INIT;
     char err[512];
+    enum answer_setup why;
     answerer *a = NULL;
     now = now ? now : cfg_get("VABOT_NOW");
+    *rc = EXIT_USAGE;
     if (now && utc_parse(now, strlen(now), &ao.now_us)) {
         fprintf(stderr, "vabot: --now / VABOT_NOW: not an ISO 8601 time: %s\n", now);
         return NULL;
@@ -232,11 +246,12 @@ static answerer *open_answerer(int no_llm, int dry_run, const char *now)
     ao.dry_run = dry_run;
     if (cfg_conninfo(cfg_get("DATABASE_URL"), &ci, err, sizeof err) == 0) {
         ao.conninfo = buf_str(&ci);
-        a = answer_new(&ao, err, sizeof err);
+        a = answer_new(&ao, &why, err, sizeof err);
+        *rc = why == ANSWER_SETUP_DATABASE ? EXIT_BACKEND : EXIT_FAIL;
     }
     if (!a)
         fprintf(stderr, "vabot: %s\n", err);
-    buf_release(&ci);
+    buf_wipe(&ci);
     return a;
 }
 
@@ -294,11 +309,12 @@ static int cmd_ask(int argc, char **argv)
 {
     struct ask_opts o = {0};
     struct answer_result r;
+    int fail;
     if (parse_ask(argc, argv, &o))
         return usage_error("ask takes options and one QUESTION");
-    answerer *a = open_answerer(o.no_llm, o.dry_run, o.now);
+    answerer *a = open_answerer(o.no_llm, o.dry_run, o.now, &fail);
     if (!a)
-        return EXIT_BACKEND;
+        return fail;
     answer_question(a, 0, o.question, strlen(o.question), &r);
     if (o.explain && r.explain)
         fputs(r.explain, stderr);
@@ -322,13 +338,13 @@ static int cmd_chat(int argc, char **argv)
 {
     struct buf line = BUF_INIT;
     struct answer_result r;
-    int tty = isatty(STDIN_FILENO);
+    int tty = isatty(STDIN_FILENO), fail;
     (void)argv;
     if (argc)
         return usage_error("chat takes no arguments");
-    answerer *a = open_answerer(0, 0, NULL);
+    answerer *a = open_answerer(0, 0, NULL, &fail);
     if (!a)
-        return EXIT_BACKEND;
+        return fail;
     if (tty)
         printf("Задайте вопрос о статистике видео (пустая строка или Ctrl-D — выход).\n");
     for (;;) {
@@ -376,17 +392,18 @@ static int cmd_serve(int argc)
         bot_opts_release(&bo);
         return usage_error("VABOT_NOW is not an ISO 8601 time");
     }
-    int rc = EXIT_BACKEND;
+    int rc = EXIT_USAGE;
     if (cfg_conninfo(cfg_get("DATABASE_URL"), &ci, err, sizeof err) == 0) {
         ao.conninfo = buf_str(&ci);
         ao.no_llm = cfg_get("OPENAI_API_KEY") == NULL;
         ao.has_now = now != NULL;
         enum bot_exit bx = bot_run(&bo, &ao);
+        /* Telegram refusing the token, or data files that will not load: failures */
         rc = bx == BOT_STOPPED ? 0 : bx == BOT_EDATABASE ? EXIT_BACKEND : EXIT_FAIL;
     } else {
         fprintf(stderr, "vabot: %s\n", err);
     }
-    buf_release(&ci);
+    buf_wipe(&ci);
     bot_opts_release(&bo);
     return rc;
 }
@@ -413,9 +430,10 @@ static int cmd_log(int argc, char **argv)
             return usage_error("log takes [--fallbacks] [--since WHEN] [--limit N]");
         }
     }
-    db *d = open_owner();
+    int fail;
+    db *d = open_owner(&fail);
     if (!d)
-        return EXIT_BACKEND;
+        return fail;
     int rc = qlog_print(d, &q, stdout, err, sizeof err);
     if (rc)
         fprintf(stderr, "vabot: %s\n", err);

@@ -30,6 +30,7 @@ struct tg_client {
     char *base, *token;
     struct buf url, body;
     const atomic_int *abort_flag;
+    long max_ms; /* tg_set_max_time(): 0, or the cap on every call */
     int error_code, retry_after;
     char curlerr[CURL_ERROR_SIZE];
     char err[512];
@@ -296,13 +297,6 @@ tg_client *tg_new(const char *base_url, const char *token)
     return c;
 }
 
-static void wipe(struct buf *b)
-{
-    if (b->p)
-        memset(b->p, 0, b->cap);
-    buf_release(b);
-}
-
 void tg_free(tg_client *c)
 {
     if (!c)
@@ -312,7 +306,7 @@ void tg_free(tg_client *c)
     memset(c->token, 0, strlen(c->token));
     free(c->token);
     free(c->base);
-    wipe(&c->url);
+    buf_wipe(&c->url);
     buf_release(&c->body);
     free(c);
 }
@@ -337,16 +331,28 @@ void tg_set_abort_flag(tg_client *c, const atomic_int *flag)
     c->abort_flag = flag;
 }
 
+void tg_set_max_time(tg_client *c, long ms)
+{
+    c->max_ms = ms;
+}
+
+void tg_scrub(char *s, const char *token)
+{
+    size_t tl = strlen(token), mask = tl < 3 ? tl : 3;
+    if (!tl)
+        return;
+    /* The search goes on after the mask, so a token made of '*' cannot match forever. */
+    for (char *p = strstr(s, token); p; p = strstr(p + mask, token)) {
+        memset(p, '*', mask);
+        memmove(p + mask, p + tl, strlen(p + tl) + 1);
+    }
+}
+
 /* A last guard: whatever curl or the server wrote into the message, the token must
  * not reach a log line. */
 static void scrub_token(tg_client *c)
 {
-    size_t tl = strlen(c->token);
-    char *p;
-    while (tl && (p = strstr(c->err, c->token)) != NULL) {
-        memcpy(p, "***", 3);
-        memmove(p + 3, p + tl, strlen(p + tl) + 1);
-    }
+    tg_scrub(c->err, c->token);
 }
 
 static tg_status api_error(tg_client *c, const char *method, long http, const cJSON *root)
@@ -374,7 +380,8 @@ static tg_status call(tg_client *c, const char *method, const char *payload, lon
     c->curlerr[0] = '\0';
     curl_easy_setopt(c->h, CURLOPT_URL, c->url.p);
     curl_easy_setopt(c->h, CURLOPT_POSTFIELDS, payload);
-    curl_easy_setopt(c->h, CURLOPT_TIMEOUT, timeout_s);
+    long ms = timeout_s * 1000L;
+    curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, c->max_ms > 0 && c->max_ms < ms ? c->max_ms : ms);
     CURLcode cc = curl_easy_perform(c->h);
     memset(c->url.p, 0, c->url.len);
     if (cc != CURLE_OK) {
@@ -459,9 +466,9 @@ tg_status tg_get_updates(tg_client *c, int64_t offset, int timeout_s, struct tg_
     char payload[160];
     memset(out, 0, sizeof *out);
     snprintf(payload, sizeof payload,
-             "{\"offset\":%" PRId64 ",\"timeout\":%d,"
+             "{\"offset\":%" PRId64 ",\"limit\":%d,\"timeout\":%d,"
              "\"allowed_updates\":[\"message\",\"edited_message\"]}",
-             offset, timeout_s);
+             offset, TG_UPDATES_MAX, timeout_s);
     tg_status st = call(c, "getUpdates", payload, (long)timeout_s + 10L, NULL);
     if (st != TG_OK)
         return st;

@@ -28,6 +28,7 @@ typedef enum {
 } tg_status;
 
 #define TG_MAX_UNITS 4096 /* Telegram's limit on a message, in UTF-16 code units */
+#define TG_UPDATES_MAX 100 /* the most updates one getUpdates returns */
 
 /* Byte span of a part of a message's text. */
 struct tg_span {
@@ -71,6 +72,11 @@ int tg_retry_after(const tg_client *c);
  * must not hold up shutdown. NULL disables. The flag may be raised by a signal handler. */
 void tg_set_abort_flag(tg_client *c, const atomic_int *flag);
 
+/* Caps how long each later call may take, in ms, below the method's own timeout (a
+ * reply that must go out by a deadline); 0 lifts the cap. A call cut short by it fails
+ * with TG_ENET. */
+void tg_set_max_time(tg_client *c, long ms);
+
 tg_status tg_get_me(tg_client *c, struct tg_me *me);
 tg_status tg_delete_webhook(tg_client *c);
 /* Long poll for "message" and "edited_message" updates with update_id >= offset.
@@ -98,5 +104,9 @@ size_t tg_utf16_to_byte(const char *s, size_t len, size_t units);
  * else the longest prefix ending in '\n', else the longest prefix ending on a code
  * point boundary. Never 0 for a non-empty s. */
 size_t tg_split(const char *s, size_t len, size_t max_units);
+
+/* Replaces every occurrence of token in s with "***" (a token shorter than that with as
+ * many '*'), in place: s never grows. Exposed for tests. */
+void tg_scrub(char *s, const char *token);
 
 #endif

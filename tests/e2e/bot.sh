@@ -22,6 +22,25 @@ t_status "serve without BOT_TOKEN is a usage error" 2 env -u BOT_TOKEN "$VABOT" 
 grep -q "BOT_TOKEN is not set" "$T/err" && t_ok "missing token says so" || t_fail "missing token says so" "$(cat "$T/err")"
 BOT_TOKEN="bad/token" t_status "a token that would change the URL is refused" 2 "$VABOT" serve
 ALLOWED_CHAT_IDS="12,abc" t_status "a malformed ALLOWED_CHAT_IDS is refused" 2 "$VABOT" serve
+for list in "," " " " , "; do
+    ALLOWED_CHAT_IDS=$list t_status "ALLOWED_CHAT_IDS=\"$list\" (no id) is refused" 2 "$VABOT" serve
+done
+grep -q "ALLOWED_CHAT_IDS lists no chat id" "$T/err" && t_ok "an empty ALLOWED_CHAT_IDS says why" ||
+    t_fail "an empty ALLOWED_CHAT_IDS says why" "$(cat "$T/err")"
+# A token must look like one: "digits:rest"; the error never echoes it.
+for tok in "q" "zz" "12345" "abc:defghijklmnop" "1:short" ":abcdefghijkl" "12:abc def ghi jkl"; do
+    BOT_TOKEN=$tok t_status "BOT_TOKEN \"$tok\" is refused" 2 "$VABOT" serve
+    grep -qF -- "$tok" "$T/err" && t_fail "BOT_TOKEN \"$tok\" is not echoed" "$(cat "$T/err")" ||
+        t_ok "BOT_TOKEN \"$tok\" is not echoed"
+done
+grep -q "does not look like a bot token" "$T/err" && t_ok "a malformed token says why" ||
+    t_fail "a malformed token says why" "$(cat "$T/err")"
+# What cannot start: data files missing is a failure (1), a DATABASE_URL that does not
+# parse a configuration error (2).
+VABOT_HOME=$T/nowhere t_status "serve without grammar and lexicon exits 1" 1 "$VABOT" serve
+grep -q "cannot start worker 0: lexicon: cannot read" "$T/err" && t_ok "serve says which file is missing" ||
+    t_fail "serve says which file is missing" "$(tail -3 "$T/err")"
+DATABASE_URL='postgresql://u:p%zzSECRET@127.0.0.1:1/none' t_status "serve with a malformed DATABASE_URL exits 2" 2 "$VABOT" serve
 
 bot_start
 kill -0 "$BOT_PID" 2>/dev/null && t_ok "serve starts" || t_fail "serve starts" "$(tail -3 "$BOT_LOG")"
@@ -102,6 +121,26 @@ case $(tg_wait_reply 2001 "${mids[4]#* }") in *"Слишком много"*) t_o
 bot_stop TERM
 t_eq "rate limit: three answers and one notice" "$(tg_messages 2001 | wc -l)" 4
 t_eq "SIGTERM exits 0 again" "$BOT_RC" 0
+
+# ==== Idle chats are forgotten ====
+# A chat silent for VABOT_CHAT_IDLE_S is forgotten, its /sql memory with it...
+Q="Сколько всего видео есть в системе?"
+bot_start VABOT_CHAT_IDLE_S=1 VABOT_CHAT_PER_MIN=0
+ask 3001 "$Q" >/dev/null
+case $(ask 3001 /sql) in *"ещё не было вопроса"*) t_fail "/sql remembers the question" "$(tg_messages 3001 | tail -1)" ;;
+    *) t_ok "/sql remembers the question" ;; esac
+sleep 2 # longer than VABOT_CHAT_IDLE_S
+case $(ask 3001 /sql) in *"ещё не было вопроса"*) t_ok "an idle chat is forgotten" ;;
+    *) t_fail "an idle chat is forgotten" "$(tg_messages 3001 | tail -1)" ;; esac
+grep -q "idle chats forgotten: 1, chats known: 0" "$BOT_LOG" && t_ok "forgetting is logged" || t_fail "forgetting is logged" "$(tail -3 "$BOT_LOG")"
+bot_stop TERM
+# ...unless its rate bucket has not filled up again: that would give it a fresh burst.
+bot_start VABOT_CHAT_IDLE_S=1 VABOT_CHAT_BURST=3 VABOT_CHAT_PER_MIN=1
+ask 3002 "$Q" >/dev/null
+sleep 2
+case $(ask 3002 /sql) in *"ещё не было вопроса"*) t_fail "a chat with a partly used rate bucket is kept" "forgotten" ;;
+    *) t_ok "a chat with a partly used rate bucket is kept" ;; esac
+bot_stop TERM
 
 # ==== Secrets ====
 grep -qF "$BOT_TOKEN" "$T"/bot.*.log && t_fail "the token never reaches the log" "it does" ||

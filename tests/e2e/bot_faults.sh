@@ -139,6 +139,49 @@ grep -q "deleteWebhook failed: 409 Injected 409 (going on with polling)" "$BOT_L
 send 331 "/help" && tg_wait_reply 331 "$LAST_MID" >/dev/null
 exactly_once "PostgreSQL outage: nothing lost, nothing twice" 331
 
+# ==== A stop during the wait between two attempts ====
+# Chat 342's reply gets a 429 asking for 50 s: SIGTERM ends the wait at once, the update
+# stays unhandled, and after a restart Telegram delivers it again and it is answered.
+tg_fault '{"method":"sendMessage","chat_id":342,"code":429,"retry_after":50}'
+send 342 "Сколько видео?"
+wait_log "(chat 342); retry 1 in 50000 ms" || t_fail "a 429 of 50 s is waited for" "$(grep 342 "$BOT_LOG")"
+kill -TERM "$BOT_PID"
+for i in $(seq 1 $((TG_WAIT_S * 10))); do kill -0 "$BOT_PID" 2>/dev/null || break; sleep 0.1; done
+kill -0 "$BOT_PID" 2>/dev/null && t_fail "SIGTERM ends the wait for a retry" "still running after $TG_WAIT_S s" ||
+    t_ok "SIGTERM ends the wait for a retry"
+bot_stop TERM
+t_eq "stopped during a wait: exit 0" "$BOT_RC" 0
+grep -q "(chat 342); stopping: the reply is left for Telegram to deliver again after a restart" "$BOT_LOG" &&
+    t_ok "the interrupted reply is logged" || t_fail "the interrupted reply is logged" "$(grep 342 "$BOT_LOG")"
+bot_start
+tg_wait_reply 342 "$LAST_MID" >/dev/null
+exactly_once "a reply cut short by a stop comes after the restart, once" 342
+
+# ==== One reply that cannot go out ====
+# Chat 343's reply keeps getting 429s: it is dropped once VABOT_REPLY_MAX_MS has passed.
+# Meanwhile 100 updates of other chats fill the window of getUpdates behind it, which
+# the log says; once it is dropped, the last of them comes in too, and all are answered.
+bot_stop TERM
+bot_start VABOT_REPLY_MAX_MS=12000
+tg_fault '{"method":"sendMessage","chat_id":343,"code":429,"retry_after":5,"count":3}'
+send 343 "Сколько видео?"
+slow_uid=$LAST_UID
+wait_log "(chat 343); retry 1 in 5000 ms" || t_fail "a 429 of 5 s is waited for" "$(grep 343 "$BOT_LOG")"
+many=$(seq 501 510)
+for i in $(seq 1 10); do for c in $many; do send "$c" "Сколько видео вышло $i ноября?"; done; done
+wait_log "the window of 100 updates from offset $slow_uid is full: update $slow_uid is still in progress" &&
+    t_ok "a full window is logged" || t_fail "a full window is logged" "$(grep -c update "$BOT_LOG") update lines"
+wait_log "(chat 343): reply dropped: not delivered within VABOT_REPLY_MAX_MS (12000 ms)" &&
+    t_ok "a reply that cannot go out in time is dropped" || t_fail "a reply that cannot go out in time is dropped" "$(grep 343 "$BOT_LOG")"
+for c in $many; do wait_replies "$c" 10; done
+# shellcheck disable=SC2086
+exactly_once "behind a dropped reply: the other chats answered once each, in order" $many
+t_eq "the dropped reply never reached chat 343" "$(tg_messages 343 | wc -l)" 0
+bot_stop TERM
+[ "$(offset)" -gt "$slow_uid" ] && t_ok "the offset moved past the dropped reply" ||
+    t_fail "the offset moved past the dropped reply" "offset $(offset), the reply's update $slow_uid"
+bot_start
+
 # ==== Burst: 200 messages from 20 chats ====
 chats=$(seq 401 420)
 for i in $(seq 1 10); do

@@ -18,7 +18,30 @@ DATABASE_URL="postgresql://u:SECRET-PW@127.0.0.1:1/none?connect_timeout=2" \
     t_status "unreachable database is exit 4" 4 vabot db init
 grep -q "cannot connect" "$T/err" && t_ok "unreachable database says why" || t_fail "unreachable database says why" "$(cat "$T/err")"
 grep -q "SECRET-PW" "$T/err" "$T/out" && t_fail "password never printed" "it was" || t_ok "password never printed"
-DATABASE_URL="mysql://x@y/z" t_status "a foreign DATABASE_URL scheme is rejected" 4 vabot db init
+DATABASE_URL="mysql://x@y/z" t_status "a foreign DATABASE_URL scheme is a configuration error" 2 vabot db init
+
+# A DATABASE_URL that does not parse is a configuration error (2), and the part libpq
+# could not parse (here the password) is never quoted back.
+for cmd in "db init" "ask --no-llm Сколько_видео?" "log"; do
+    # shellcheck disable=SC2086
+    DATABASE_URL='postgresql://u:p%zzSECRET-PW@127.0.0.1:1/none' \
+        t_status "malformed DATABASE_URL: $cmd exits 2" 2 vabot $cmd
+    grep -q "not a valid connection string: a '%' not followed by two hex digits" "$T/err" &&
+        t_ok "malformed DATABASE_URL: $cmd says why" || t_fail "malformed DATABASE_URL: $cmd says why" "$(cat "$T/err")"
+    grep -q "zzSECRET-PW" "$T/err" "$T/out" && t_fail "malformed DATABASE_URL: $cmd hides it" "printed" ||
+        t_ok "malformed DATABASE_URL: $cmd hides it"
+done
+
+# ask: a bad --now is a usage error; data files that are not there are a failure (1),
+# not a backend failure (4); a database that does not answer is a backend failure.
+t_status "ask --now garbage is a usage error" 2 vabot ask --no-llm --now garbage "Сколько видео?"
+grep -q "not an ISO 8601 time" "$T/err" && t_ok "ask --now garbage says why" || t_fail "ask --now garbage says why" "$(cat "$T/err")"
+VABOT_NOW=garbage t_status "a bad VABOT_NOW is a usage error" 2 vabot ask --no-llm "Сколько видео?"
+VABOT_HOME=$T/nowhere t_status "ask without grammar and lexicon exits 1" 1 vabot ask --no-llm --dry-run "Сколько видео?"
+grep -q "cannot read $T/nowhere/" "$T/err" && t_ok "missing data files say which" || t_fail "missing data files say which" "$(cat "$T/err")"
+VABOT_HOME=$T/nowhere t_status "chat without grammar and lexicon exits 1" 1 vabot chat </dev/null
+DATABASE_URL="postgresql://u:SECRET-PW@127.0.0.1:1/none?connect_timeout=2" \
+    t_status "ask with an unreachable database is exit 4" 4 vabot ask --no-llm "Сколько видео?"
 
 # .env is read, and the real environment wins over it.
 printf 'DATABASE_URL=postgresql://u:SECRET-PW@127.0.0.1:1/none?connect_timeout=2\n' >"$T/.env"

@@ -38,6 +38,14 @@ t_eq "system prompt has today" "$(fake_q '/Today is 2025-12-03 \(Wednesday\)/.te
 t_eq "two messages" "$(fake_q 'JSON.parse(log[0].body).messages.map(m => m.role).join()')" system,user
 no_secret "success"
 
+# Users name dates in VABOT_TZ: the model is told the zone, and today and now there.
+fake_reset
+push "$(spec_reply "$SPEC")"
+VABOT_TZ=Europe/Moscow t_status "VABOT_TZ on the LLM path" 0 vabot ask --dry-run --now 2025-12-03T22:30:00Z "$Q"
+t_eq "the prompt gives the users' zone, today and now" "$(fake_q '((p) => [/time zone is Europe\/Moscow \(UTC\+03:00 now/.test(p),
+     /Today is 2025-12-04 \(Thursday\) there, and the local time now is 2025-12-04T01:30:00\+03:00\./.test(p),
+     /convert each bound to UTC/.test(p)].join())(JSON.parse(log[0].body).messages[0].content)')" true,true,true
+
 fake_reset
 push "$(spec_reply "$SPEC")"
 t_status "--json on the LLM path" 0 vabot ask --dry-run --json --now $NOW "$Q"

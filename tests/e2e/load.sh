@@ -103,6 +103,18 @@ node -e '
     console.log(JSON.stringify({videos: v}));' "$SAMPLE" >"$T/negative_delta.json"
 check_load "negative deltas are legal" "$T/negative_delta.json"
 
+# One video whose rows are several times COPY_CHUNK: they reach the server in slices.
+node -e '
+    const v = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).videos[0];
+    const s0 = v.snapshots[0], t0 = Date.parse(s0.created_at), snaps = [];
+    for (let i = 0; i < 12000; i++) {
+        const at = new Date(t0 + i * 3600e3).toISOString();
+        snaps.push({...s0, id: (i + 1).toString(16).padStart(32, "0"), delta_views_count: i ? 0 : s0.views_count,
+            delta_likes_count: i ? 0 : s0.likes_count, created_at: at, updated_at: at});
+    }
+    console.log(JSON.stringify({videos: [{...v, snapshots: snaps}]}));' "$SAMPLE" >"$T/big_video.json"
+check_load "one video with 12000 snapshots" "$T/big_video.json"
+
 # Offsets become UTC; ids in any accepted form become the stored forms.
 cat >"$T/forms.json" <<'EOF'
 {"videos": [{"id": "ECD8A4E41F244B97A94435D17078CE7C", "video_created_at": "2025-11-28T03:30:00+03:00",
@@ -161,6 +173,13 @@ done <"$T/bad/cases.tsv"
 vabot db load "$T/no/such.json" >"$T/out" 2>"$T/err"
 status=$?
 refused "missing file" "cannot open"
+
+# VABOT_LOAD_MAX_OBJECT stops at 1 GiB: more is ignored, with a warning.
+VABOT_LOAD_MAX_OBJECT=2147483648 vabot db load "$SAMPLE" >"$T/out" 2>"$T/err" &&
+    t_ok "a limit over 1 GiB: the load goes on" || t_fail "a limit over 1 GiB: the load goes on" "$(cat "$T/err")"
+grep -q "ignoring VABOT_LOAD_MAX_OBJECT=2147483648: expected a whole number in \[64, 1073741824\]" "$T/err" &&
+    t_ok "a limit over 1 GiB is ignored" || t_fail "a limit over 1 GiB is ignored" "$(cat "$T/err")"
+before=$(fingerprint)
 
 # A video bigger than VABOT_LOAD_MAX_OBJECT is refused where it crosses the limit.
 start=$(grep -bo '    {' "$SAMPLE" | head -1 | cut -d: -f1)

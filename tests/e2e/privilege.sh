@@ -26,6 +26,22 @@ else
 fi
 [ -f "$SERVER_LOG" ] && grep -q 'ALTER ROLE\|reader_login' "$SERVER_LOG" && t_ok "statement logging was on" ||
     t_fail "statement logging was on" "no statement in $SERVER_LOG"
+# An owner without the right to alter roles: setting the password fails (a warning, not
+# an error), and the failed statement in the server log shows no password either.
+$PSQL -c "CREATE ROLE app_owner LOGIN" -c "CREATE DATABASE app2 OWNER app_owner" >/dev/null
+APP_DB=${DATABASE_URL/\/\/\/vabot\?/\/\/\/app2?}
+DATABASE_URL=${APP_DB/user=postgres/user=app_owner} t_status "db init without the right to alter roles" 0 vabot db init
+grep -q "warning: db: cannot set the password of vabot_reader: ERROR:  permission denied" "$T/err" &&
+    t_ok "a password that cannot be set is a warning" || t_fail "a password that cannot be set is a warning" "$(cat "$T/err")"
+APP_PW=$(psql -X -q -At -d "$APP_DB" -c 'SELECT password FROM reader_login')
+t_eq "that database has a reader password of its own" "$(printf '%s' "$APP_PW" | grep -cE '^[0-9a-f]{64}$')" 1
+grep -q "ERROR:  permission denied" "$SERVER_LOG" && t_ok "the refused ALTER ROLE is in the server log" ||
+    t_fail "the refused ALTER ROLE is in the server log" "no error logged"
+if grep -qF "${APP_PW:-no password}" "$SERVER_LOG" || grep -qE "PASSWORD '[0-9a-f]{64}'" "$SERVER_LOG"; then
+    t_fail "a refused password change logs no password" "$(grep -E "PASSWORD '[0-9a-f]{64}'" "$SERVER_LOG" | head -2)"
+else
+    t_ok "a refused password change logs no password"
+fi
 $PSQL -c 'ALTER SYSTEM RESET log_statement' -c 'SELECT pg_reload_conf()' >/dev/null
 t_eq "a second db init keeps the password" "$(vabot db init >/dev/null 2>&1; $PSQL -c 'SELECT password FROM reader_login')" "$PW"
 $RPSQL -c 'SELECT password FROM reader_login' >/dev/null 2>&1 &&

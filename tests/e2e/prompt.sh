@@ -10,9 +10,10 @@ unset OPENAI_API_KEY VABOT_NOW VABOT_TZ
 PROMPT=$ROOT/prompts/system.md
 NOW=2025-12-03T08:30:00Z # the "today" the examples state, checked below
 
-grep -q 'assume that today is 2025-12-03 (a Wednesday) and the time is 08:30\.' "$PROMPT" &&
+grep -q 'assume that today is 2025-12-03 (a Wednesday) and the time is 08:30, in$' "$PROMPT" &&
+    grep -q '^zone UTC: their bounds need no conversion\.' "$PROMPT" &&
     t_ok "the examples state their today" || t_fail "the examples state their today" "not found in $PROMPT"
-for v in '{{today}}' '{{weekday}}' '{{now}}'; do
+for v in '{{today}}' '{{weekday}}' '{{now}}' '{{zone}}' '{{offset}}'; do
     grep -qF "$v" "$PROMPT" && t_ok "the prompt has $v" || t_fail "the prompt has $v" "missing"
 done
 

@@ -60,11 +60,24 @@ TEST(detach_truncate_reset)
     buf_release(&b);
 }
 
+TEST(wipe_empties_and_allows_reuse)
+{
+    struct buf b = BUF_INIT;
+    buf_wipe(&b); /* nothing to wipe */
+    buf_adds(&b, "password=SECRET");
+    buf_wipe(&b);
+    CHECK(b.p == NULL && b.len == 0 && b.cap == 0);
+    buf_adds(&b, "again");
+    CHECK_STR(buf_str(&b), "again");
+    buf_wipe(&b);
+}
+
 int main(void)
 {
     RUN(add_and_format);
     RUN(grows_past_the_first_block);
     RUN(long_format_fits_after_regrow);
     RUN(detach_truncate_reset);
+    RUN(wipe_empties_and_allows_reuse);
     return th_finish();
 }

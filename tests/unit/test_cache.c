@@ -58,32 +58,54 @@ TEST(scope_by_time_bounds)
     CHECK_INT(cache_scope("[]", 2, now, day), -1);
 }
 
+/* In Europe/Moscow a day starts at 21:00 UTC the day before: "вчера" asked at 01:30 on
+ * 4 December there is 3 December there, and holds until 21:00 UTC on the 4th. */
+TEST(scope_and_day_in_the_users_zone)
+{
+    char day[11];
+    const char msk_day[] = SPEC_TIMES("\"2025-12-02T21:00:00Z\"", "\"2025-12-03T21:00:00Z\"");
+    CHECK(utc_set_zone("Europe/Moscow") == 0);
+    int64_t now = at("2025-12-03T22:30:00Z");
+    CHECK_INT(cache_scope(msk_day, sizeof msk_day - 1, now, day), 1);
+    CHECK_STR(day, "2025-12-04");
+    CHECK_INT(cache_scope(spec_days, sizeof spec_days - 1, now, day), -1); /* UTC midnights */
+    cache *c = cache_new(8);
+    struct buf spec = BUF_INIT;
+    const char q[] = "Сколько видео вышло вчера?";
+    CHECK_INT(cache_put(c, NULL, "ns", q, sizeof q - 1, now, msk_day, sizeof msk_day - 1), 1);
+    CHECK_INT(cache_get(c, NULL, "ns", q, sizeof q - 1, at("2025-12-04T20:59:59Z"), &spec), 1);
+    CHECK_INT(cache_get(c, NULL, "ns", q, sizeof q - 1, at("2025-12-04T21:00:00Z"), &spec), 0);
+    buf_release(&spec);
+    cache_free(c);
+    utc_set_zone(NULL);
+}
+
 TEST(memory_hit_for_another_wording)
 {
-    cache *c = cache_new(8, "ns");
+    cache *c = cache_new(8);
     struct buf spec = BUF_INIT;
     int64_t now = at("2025-12-03T08:30:00Z");
-    CHECK_INT(cache_get(c, NULL, "Сколько видео?", strlen("Сколько видео?"), now, &spec), 0);
-    CHECK_INT(cache_put(c, NULL, "Сколько видео?", strlen("Сколько видео?"), now, spec_forever,
+    CHECK_INT(cache_get(c, NULL, "ns", "Сколько видео?", strlen("Сколько видео?"), now, &spec), 0);
+    CHECK_INT(cache_put(c, NULL, "ns", "Сколько видео?", strlen("Сколько видео?"), now, spec_forever,
                         sizeof spec_forever - 1), 1);
-    CHECK_INT(cache_get(c, NULL, "сколько  ВИДЕО", strlen("сколько  ВИДЕО"), now, &spec), 1);
+    CHECK_INT(cache_get(c, NULL, "ns", "сколько  ВИДЕО", strlen("сколько  ВИДЕО"), now, &spec), 1);
     CHECK_STR(buf_str(&spec), spec_forever);
     /* a spec without time bounds holds on any day */
-    CHECK_INT(cache_get(c, NULL, "сколько видео", strlen("сколько видео"), at("2026-05-01T00:00:00Z"), &spec), 1);
+    CHECK_INT(cache_get(c, NULL, "ns", "сколько видео", strlen("сколько видео"), at("2026-05-01T00:00:00Z"), &spec), 1);
     buf_release(&spec);
     cache_free(c);
 }
 
 TEST(dated_specs_hold_for_their_day_only)
 {
-    cache *c = cache_new(8, "ns");
+    cache *c = cache_new(8);
     struct buf spec = BUF_INIT;
     const char q[] = "Сколько видео вышло вчера?";
-    CHECK_INT(cache_put(c, NULL, q, sizeof q - 1, at("2025-12-03T08:30:00Z"), spec_days,
+    CHECK_INT(cache_put(c, NULL, "ns", q, sizeof q - 1, at("2025-12-03T08:30:00Z"), spec_days,
                         sizeof spec_days - 1), 1);
-    CHECK_INT(cache_get(c, NULL, q, sizeof q - 1, at("2025-12-03T23:59:59Z"), &spec), 1);
-    CHECK_INT(cache_get(c, NULL, q, sizeof q - 1, at("2025-12-04T00:00:00Z"), &spec), 0);
-    CHECK_INT(cache_put(c, NULL, q, sizeof q - 1, at("2025-12-03T08:30:00Z"), spec_hours,
+    CHECK_INT(cache_get(c, NULL, "ns", q, sizeof q - 1, at("2025-12-03T23:59:59Z"), &spec), 1);
+    CHECK_INT(cache_get(c, NULL, "ns", q, sizeof q - 1, at("2025-12-04T00:00:00Z"), &spec), 0);
+    CHECK_INT(cache_put(c, NULL, "ns", q, sizeof q - 1, at("2025-12-03T08:30:00Z"), spec_hours,
                         sizeof spec_hours - 1), 0);
     CHECK_INT(cache_count(c), 1);
     buf_release(&spec);
@@ -92,60 +114,113 @@ TEST(dated_specs_hold_for_their_day_only)
 
 TEST(least_recently_used_is_evicted)
 {
-    cache *c = cache_new(2, "ns");
+    cache *c = cache_new(2);
     struct buf spec = BUF_INIT;
-    cache_put(c, NULL, "a", 1, 0, spec_forever, sizeof spec_forever - 1);
-    cache_put(c, NULL, "b", 1, 0, spec_forever, sizeof spec_forever - 1);
-    CHECK_INT(cache_get(c, NULL, "a", 1, 0, &spec), 1); /* a is now the newest */
-    cache_put(c, NULL, "c", 1, 0, spec_forever, sizeof spec_forever - 1);
+    cache_put(c, NULL, "ns", "a", 1, 0, spec_forever, sizeof spec_forever - 1);
+    cache_put(c, NULL, "ns", "b", 1, 0, spec_forever, sizeof spec_forever - 1);
+    CHECK_INT(cache_get(c, NULL, "ns", "a", 1, 0, &spec), 1); /* a is now the newest */
+    cache_put(c, NULL, "ns", "c", 1, 0, spec_forever, sizeof spec_forever - 1);
     CHECK_INT(cache_count(c), 2);
-    CHECK_INT(cache_get(c, NULL, "b", 1, 0, &spec), 0);
-    CHECK_INT(cache_get(c, NULL, "a", 1, 0, &spec), 1);
-    CHECK_INT(cache_get(c, NULL, "c", 1, 0, &spec), 1);
-    cache_put(c, NULL, "c", 1, 0, spec_days, sizeof spec_days - 1); /* replaces, no growth */
+    CHECK_INT(cache_get(c, NULL, "ns", "b", 1, 0, &spec), 0);
+    CHECK_INT(cache_get(c, NULL, "ns", "a", 1, 0, &spec), 1);
+    CHECK_INT(cache_get(c, NULL, "ns", "c", 1, 0, &spec), 1);
+    cache_put(c, NULL, "ns", "c", 1, 0, spec_days, sizeof spec_days - 1); /* replaces, no growth */
     CHECK_INT(cache_count(c), 2);
     buf_release(&spec);
     cache_free(c);
     cache_free(NULL);
 }
 
+TEST(namespaces_never_share_an_entry)
+{
+    cache *c = cache_new(8);
+    struct buf spec = BUF_INIT;
+    CHECK_INT(cache_put(c, NULL, "model-a", "q", 1, 0, spec_forever, sizeof spec_forever - 1), 1);
+    CHECK_INT(cache_get(c, NULL, "model-b", "q", 1, 0, &spec), 0);
+    CHECK_INT(cache_get(c, NULL, "model-a", "q", 1, 0, &spec), 1);
+    buf_release(&spec);
+    cache_free(c);
+}
+
+/* Each thread asks its own questions and the shared ones (what the bot's workers do);
+ * every spec names its question, so an entry served for the wrong key shows. */
+#define HAMMER_ROUNDS 2000
+#define HAMMER_KEYS 50
+
 struct worker {
     cache *c;
-    int id, hits;
+    int id, hits, misses, wrong;
 };
+
+static void spec_for(const char *q, struct buf *out)
+{
+    buf_reset(out);
+    buf_addf(out, "{\"filters\":{},\"question\":\"%s\"}", q);
+}
 
 static void *hammer(void *p)
 {
     struct worker *w = p;
-    struct buf spec = BUF_INIT;
+    struct buf spec = BUF_INIT, want = BUF_INIT;
     char q[32];
-    for (int i = 0; i < 2000; i++) {
-        int n = snprintf(q, sizeof q, "q%d", (i * 7 + w->id) % 50);
-        if (cache_get(w->c, NULL, q, (size_t)n, 0, &spec))
-            w->hits += !strcmp(buf_str(&spec), spec_forever);
-        else
-            cache_put(w->c, NULL, q, (size_t)n, 0, spec_forever, sizeof spec_forever - 1);
+    for (int i = 0; i < HAMMER_ROUNDS; i++) {
+        int n = snprintf(q, sizeof q, "q%d", (i * 7 + w->id) % HAMMER_KEYS);
+        spec_for(q, &want);
+        if (cache_get(w->c, NULL, "ns", q, (size_t)n, 0, &spec)) {
+            w->hits++;
+            w->wrong += strcmp(buf_str(&spec), buf_str(&want)) != 0;
+        } else {
+            w->misses++;
+            cache_put(w->c, NULL, "ns", q, (size_t)n, 0, want.p, want.len);
+        }
     }
     buf_release(&spec);
+    buf_release(&want);
     return NULL;
 }
 
-TEST(shared_between_threads)
+/* Runs 4 hammering threads on c; returns the sums in *total. */
+static void hammer_threads(cache *c, struct worker *total)
 {
-    cache *c = cache_new(16, "ns");
     struct worker w[4];
     pthread_t t[4];
+    memset(total, 0, sizeof *total);
     for (int i = 0; i < 4; i++) {
-        w[i] = (struct worker){c, i, 0};
+        w[i] = (struct worker){c, i, 0, 0, 0};
         pthread_create(&t[i], NULL, hammer, &w[i]);
     }
-    int hits = 0;
     for (int i = 0; i < 4; i++) {
         pthread_join(t[i], NULL);
-        hits += w[i].hits;
+        total->hits += w[i].hits;
+        total->misses += w[i].misses;
+        total->wrong += w[i].wrong;
     }
+}
+
+/* Smaller than the set of questions: evictions race with hits. Whatever the
+ * interleaving, an entry is never served for another question and the size holds. */
+TEST(shared_between_threads_under_eviction)
+{
+    cache *c = cache_new(16);
+    struct worker total;
+    hammer_threads(c, &total);
     CHECK_INT(cache_count(c), 16);
-    CHECK(hits > 0);
+    CHECK_INT(total.wrong, 0);
+    CHECK_INT(total.hits + total.misses, 4 * HAMMER_ROUNDS);
+    cache_free(c);
+}
+
+/* Room for every question: once a thread has met a question it stays, so each thread
+ * misses at most once per question, however the threads interleave. */
+TEST(shared_between_threads_without_eviction)
+{
+    cache *c = cache_new(2 * HAMMER_KEYS);
+    struct worker total;
+    hammer_threads(c, &total);
+    CHECK_INT(cache_count(c), HAMMER_KEYS);
+    CHECK_INT(total.wrong, 0);
+    CHECK(total.misses <= 4 * HAMMER_KEYS);
+    CHECK(total.hits >= 4 * (HAMMER_ROUNDS - HAMMER_KEYS));
     cache_free(c);
 }
 
@@ -153,9 +228,12 @@ int main(void)
 {
     RUN(normalize_folds_case_yo_spaces_and_final_punctuation);
     RUN(scope_by_time_bounds);
+    RUN(scope_and_day_in_the_users_zone);
     RUN(memory_hit_for_another_wording);
     RUN(dated_specs_hold_for_their_day_only);
     RUN(least_recently_used_is_evicted);
-    RUN(shared_between_threads);
+    RUN(namespaces_never_share_an_entry);
+    RUN(shared_between_threads_under_eviction);
+    RUN(shared_between_threads_without_eviction);
     return th_finish();
 }

@@ -38,7 +38,7 @@ static long long owner_count(const char *sql)
 {
     char err[512], v[DB_VALUE_MAX];
     long long n = -1;
-    db *o = db_open(owner_ci, err, sizeof err);
+    db *o = db_open(owner_ci, 0, err, sizeof err);
     if (o && db_query_value(o, sql, 0, NULL, v, sizeof v) == 0)
         n = strtoll(v, NULL, 10);
     else
@@ -124,7 +124,7 @@ TEST(reader_cannot_write_or_escape)
 {
     char err[1024];
     struct buf marker = BUF_INIT, copy = BUF_INIT, kill = BUF_INIT;
-    db *o = db_open(owner_ci, err, sizeof err); /* a superuser session to be left alone */
+    db *o = db_open(owner_ci, 0, err, sizeof err); /* a superuser session to be left alone */
     CHECK(o != NULL);
     if (!o)
         return;
@@ -173,10 +173,55 @@ TEST(reader_cannot_write_or_escape)
     buf_release(&kill);
 }
 
+/* The value libpq uses for keyword on c's connection, or "". */
+static const char *setting(db *d, const char *keyword)
+{
+    static char v[64];
+    PQconninfoOption *opts = PQconninfo(db_conn(d));
+    v[0] = '\0';
+    for (PQconninfoOption *o = opts; o && o->keyword; o++)
+        if (!strcmp(o->keyword, keyword))
+            snprintf(v, sizeof v, "%s", o->val ? o->val : "");
+    PQconninfoFree(opts);
+    return v;
+}
+
+TEST(connection_defaults_and_the_owner_timeout)
+{
+    char err[1024];
+    struct buf ci = BUF_INIT;
+    db *o = db_open(owner_ci, 1234, err, sizeof err);
+    CHECK(o != NULL);
+    if (!o)
+        return;
+    CHECK_STR(setting(o, "connect_timeout"), DB_CONNECT_TIMEOUT_S);
+    CHECK_STR(setting(o, "keepalives"), "1");
+    CHECK_STR(value(o, "SHOW statement_timeout"), "1234ms");
+    db_close(o);
+    /* a load's connection has none */
+    o = db_open(owner_ci, 0, err, sizeof err);
+    CHECK(o && !strcmp(value(o, "SHOW statement_timeout"), "0"));
+    db_close(o);
+    /* the reader has its own, and the same defaults */
+    db *r = db_open_reader(owner_ci, 800, err, sizeof err);
+    CHECK(r && !strcmp(setting(r, "connect_timeout"), DB_CONNECT_TIMEOUT_S));
+    db_close(r);
+    /* what DATABASE_URL says wins over the defaults */
+    buf_addf(&ci, "%s%sconnect_timeout=3&keepalives=0", owner_ci, strchr(owner_ci, '?') ? "&" : "?");
+    o = db_open(buf_str(&ci), 0, err, sizeof err);
+    CHECK(o != NULL);
+    if (o) {
+        CHECK_STR(setting(o, "connect_timeout"), "3");
+        CHECK_STR(setting(o, "keepalives"), "0");
+    }
+    db_close(o);
+    buf_release(&ci);
+}
+
 TEST(reader_refuses_to_fall_back_to_the_owner)
 {
     char err[1024];
-    db *o = db_open(owner_ci, err, sizeof err);
+    db *o = db_open(owner_ci, 0, err, sizeof err);
     CHECK(o != NULL); /* the owner can log in... */
     db_close(o);
     db *r = db_open_reader(owner_ci, 800, err, sizeof err);
@@ -194,6 +239,7 @@ int main(void)
     RUN(unreachable_reader_says_why_without_the_password);
     if (owner_ci && dir && mode && !strcmp(mode, "login")) {
         RUN(reader_cannot_write_or_escape);
+        RUN(connection_defaults_and_the_owner_timeout);
     } else if (owner_ci && mode && !strcmp(mode, "reject")) {
         RUN(reader_refuses_to_fall_back_to_the_owner);
     } else {

@@ -9,6 +9,7 @@
 #include "llm.h"
 #include "testhelp.h"
 #include "utc.h"
+#include "xalloc.h"
 
 static int64_t at(const char *iso)
 {
@@ -127,6 +128,59 @@ TEST(prompt_placeholders_are_filled)
     unlink(path);
 }
 
+/* A client whose prompt is text, rendered for now_iso; the prompt file is removed. */
+static char *rendered(const char *text, const char *now_iso)
+{
+    char path[] = "/tmp/vabot-test-prompt.XXXXXX";
+    int fd = mkstemp(path);
+    size_t n = strlen(text);
+    CHECK(fd >= 0 && write(fd, text, n) == (ssize_t)n);
+    close(fd);
+    llm_client *c = client(NULL, path, NULL);
+    unlink(path);
+    struct buf out = BUF_INIT;
+    llm_build_request(c, "q", 1, at(now_iso), NULL, NULL, &out);
+    cJSON *r = cJSON_Parse(buf_str(&out));
+    char *got = xstrdup(msg(r, 0, "content") ? msg(r, 0, "content") : "(none)");
+    cJSON_Delete(r);
+    buf_release(&out);
+    llm_free(c);
+    return got;
+}
+
+#define CHECK_RENDERED(text, now_iso, want)   \
+    do {                                      \
+        char *g_ = rendered(text, now_iso);   \
+        CHECK_STR(g_, want);                  \
+        free(g_);                             \
+    } while (0)
+
+/* Users name dates in VABOT_TZ: the prompt gives the model that zone's today and now. */
+TEST(prompt_speaks_the_users_zone)
+{
+    const char tpl[] = "{{zone}}|{{offset}}|{{today}}|{{weekday}}|{{now}}";
+    CHECK_RENDERED(tpl, "2025-12-03T22:30:00Z", "UTC|+00:00|2025-12-03|Wednesday|2025-12-03T22:30:00Z");
+    CHECK(utc_set_zone("Europe/Moscow") == 0);
+    CHECK_RENDERED(tpl, "2025-12-03T22:30:00Z",
+                   "Europe/Moscow|+03:00|2025-12-04|Thursday|2025-12-04T01:30:00+03:00");
+    CHECK(utc_set_zone("America/New_York") == 0);
+    CHECK_RENDERED(tpl, "2025-12-03T03:00:00.5Z",
+                   "America/New_York|-05:00|2025-12-02|Tuesday|2025-12-02T22:00:00-05:00");
+    CHECK_RENDERED("{{offset}}", "2025-07-01T12:00:00Z", "-04:00"); /* summer time */
+    CHECK(utc_set_zone("Asia/Kolkata") == 0);
+    CHECK_RENDERED("{{offset}} {{now}}", "2025-12-03T20:00:00Z", "+05:30 2025-12-04T01:30:00+05:30");
+    /* the real prompt says it in its last section */
+    CHECK(utc_set_zone("Europe/Moscow") == 0);
+    llm_client *c = client(NULL, NULL, NULL);
+    cJSON *r = request(c, "q", 1, NULL, NULL); /* 2025-12-03T08:30:00Z */
+    CHECK_CONTAINS(msg(r, 0, "content"), "time zone is Europe/Moscow (UTC+03:00 now");
+    CHECK_CONTAINS(msg(r, 0, "content"), "Today is 2025-12-03 (Wednesday) there, and the local "
+                                         "time now is 2025-12-03T11:30:00+03:00.");
+    cJSON_Delete(r);
+    llm_free(c);
+    utc_set_zone(NULL);
+}
+
 TEST(fingerprint_follows_the_model)
 {
     llm_client *a = client("m1", NULL, NULL), *b = client("m1", NULL, NULL);
@@ -134,6 +188,12 @@ TEST(fingerprint_follows_the_model)
     CHECK_INT(strlen(llm_fingerprint(a)), 16);
     CHECK_STR(llm_fingerprint(a), llm_fingerprint(b));
     CHECK(strcmp(llm_fingerprint(a), llm_fingerprint(d)) != 0);
+    /* dated specs depend on the users' zone: another zone, another namespace */
+    CHECK(utc_set_zone("Europe/Moscow") == 0);
+    llm_client *m = client("m1", NULL, NULL);
+    CHECK(strcmp(llm_fingerprint(a), llm_fingerprint(m)) != 0);
+    llm_free(m);
+    utc_set_zone(NULL);
     llm_free(a);
     llm_free(b);
     llm_free(d);
@@ -357,6 +417,7 @@ int main(void)
     RUN(request_escapes_the_question);
     RUN(repair_request_sends_the_answer_and_the_reason_back);
     RUN(prompt_placeholders_are_filled);
+    RUN(prompt_speaks_the_users_zone);
     RUN(fingerprint_follows_the_model);
     RUN(missing_files_fail_cleanly);
     RUN(reply_success);

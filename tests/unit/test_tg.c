@@ -222,6 +222,29 @@ TEST(split_emoji_and_tiny_limits)
     buf_release(&b);
 }
 
+TEST(scrub_tokens_of_any_length)
+{
+    char s[64];
+    snprintf(s, sizeof s, "tg: 123:SECRET failed at /bot123:SECRET/x");
+    tg_scrub(s, "123:SECRET");
+    CHECK_STR(s, "tg: *** failed at /bot***/x");
+    snprintf(s, sizeof s, "a-b-a");
+    tg_scrub(s, "a"); /* shorter than the mask: as many stars, the rest intact */
+    CHECK_STR(s, "*-b-*");
+    snprintf(s, sizeof s, "xaby ab");
+    tg_scrub(s, "ab");
+    CHECK_STR(s, "x**y **");
+    snprintf(s, sizeof s, "a*b");
+    tg_scrub(s, "*"); /* the mask itself matches: still ends */
+    CHECK_STR(s, "a*b");
+    snprintf(s, sizeof s, "abcabc");
+    tg_scrub(s, "abc");
+    CHECK_STR(s, "******");
+    snprintf(s, sizeof s, "unchanged");
+    tg_scrub(s, "");
+    CHECK_STR(s, "unchanged");
+}
+
 int main(void)
 {
     RUN(big_ids_and_negative_chat);
@@ -233,5 +256,6 @@ int main(void)
     RUN(split_cyrillic_10000);
     RUN(split_prefers_newline);
     RUN(split_emoji_and_tiny_limits);
+    RUN(scrub_tokens_of_any_length);
     return th_finish();
 }
