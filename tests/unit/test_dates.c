@@ -46,8 +46,14 @@ static void render_doc(const struct text_doc *d, struct buf *out)
         buf_adds(out, "NONE");
 }
 
+struct golden {
+    struct text_doc d;
+    struct buf got;
+    int cases;
+};
+
 /* One golden line: phrase, now, expectations. Returns 1 when it was a case. */
-static int golden_line(struct text_doc *d, char *line, size_t lineno, struct buf *got)
+static int golden_case(struct text_doc *d, char *line, size_t lineno, struct buf *got)
 {
     char *phrase = line, *now_s = strchr(line, '\t'), *want;
     int64_t now;
@@ -83,30 +89,21 @@ static int golden_line(struct text_doc *d, char *line, size_t lineno, struct buf
     return 1;
 }
 
+static void golden_line(char *line, size_t lineno, void *ctx)
+{
+    struct golden *g = ctx;
+    g->cases += golden_case(&g->d, line, lineno, &g->got);
+}
+
 TEST(golden_file)
 {
-    FILE *f = fopen(GOLDEN, "r");
-    char *line = NULL;
-    size_t cap = 0, lineno = 0;
-    int cases = 0;
-    struct buf got = BUF_INIT;
-    struct text_doc d;
-    if (!f) {
-        fprintf(stderr, "%s: cannot open (run from the repository root)\n", GOLDEN);
-        CHECK(0);
-        return;
-    }
-    text_doc_init(&d, 0);
-    while (getline(&line, &cap, f) > 0) {
-        line[strcspn(line, "\r\n")] = '\0';
-        cases += golden_line(&d, line, ++lineno, &got);
-    }
-    CHECK(cases >= 60);
+    struct golden g = {.got = BUF_INIT};
+    text_doc_init(&g.d, 0);
+    if (th_each_line(GOLDEN, golden_line, &g) == 0)
+        CHECK(g.cases >= 60);
     utc_set_zone(NULL);
-    free(line);
-    fclose(f);
-    text_doc_release(&d);
-    buf_release(&got);
+    text_doc_release(&g.d);
+    buf_release(&g.got);
 }
 
 /* Range prepositions go into the token; role words stay for the grammar. */

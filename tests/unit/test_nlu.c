@@ -60,42 +60,43 @@ static int run_case(const char *file, int line, const char *q, const char *want,
     return ok;
 }
 
+/* What a golden file's lines share: its name, and the "now" its "# now:" line set. */
+struct golden {
+    const char *path;
+    int64_t now;
+};
+
+static void golden_line(char *line, size_t lineno, void *ctx)
+{
+    struct golden *g = ctx;
+    if (!strncmp(line, "# now:", 6)) {
+        const char *v = line + 6 + strspn(line + 6, " ");
+        CHECK(utc_parse(v, strlen(v), &g->now) == 0);
+        return;
+    }
+    if (!strncmp(line, "# tz:", 5)) {
+        CHECK(utc_set_zone(line + 5 + strspn(line + 5, " ")) == 0);
+        return;
+    }
+    if (!line[0] || line[0] == '#')
+        return;
+    char *tab = strrchr(line, '\t');
+    if (!tab) {
+        fprintf(stderr, "%s:%zu: want question<TAB>expected\n", g->path, lineno);
+        th_current_failed = 1;
+        return;
+    }
+    *tab = '\0';
+    cases++;
+    if (!run_case(g->path, (int)lineno, line, tab + 1, g->now))
+        th_current_failed = 1;
+}
+
 static void run_file(const char *path)
 {
-    FILE *f = fopen(path, "r");
-    char line[8192];
-    int lineno = 0;
-    int64_t now = 0;
-    CHECK(f != NULL);
-    if (!f)
-        return;
+    struct golden g = {path, 0};
     utc_set_zone(NULL);
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!strncmp(line, "# now:", 6)) {
-            const char *v = line + 6 + strspn(line + 6, " ");
-            CHECK(utc_parse(v, strlen(v), &now) == 0);
-            continue;
-        }
-        if (!strncmp(line, "# tz:", 5)) {
-            CHECK(utc_set_zone(line + 5 + strspn(line + 5, " ")) == 0);
-            continue;
-        }
-        if (!line[0] || line[0] == '#')
-            continue;
-        char *tab = strrchr(line, '\t');
-        if (!tab) {
-            fprintf(stderr, "%s:%d: want question<TAB>expected\n", path, lineno);
-            th_current_failed = 1;
-            continue;
-        }
-        *tab = '\0';
-        cases++;
-        if (!run_case(path, lineno, line, tab + 1, now))
-            th_current_failed = 1;
-    }
-    fclose(f);
+    th_each_line(path, golden_line, &g);
     utc_set_zone(NULL);
 }
 

@@ -63,51 +63,49 @@ static void render(const struct text_doc *d, struct buf *out)
         buf_addc(out, '-');
 }
 
-TEST(golden_file)
-{
-    FILE *f = fopen(GOLDEN, "r");
-    char *line = NULL;
-    size_t cap = 0, lineno = 0, cases = 0;
-    struct buf text = BUF_INIT, got = BUF_INIT;
+struct golden {
     struct text_doc d;
-    if (!f) {
-        fprintf(stderr, "%s: cannot open (run from the repository root)\n", GOLDEN);
+    struct buf text, got;
+    int cases;
+};
+
+/* One golden line: text (with \uXXXX escapes) <TAB> its tokens. */
+static void golden_line(char *line, size_t lineno, void *ctx)
+{
+    struct golden *g = ctx;
+    if (!line[0] || line[0] == '#')
+        return;
+    char *tab = strchr(line, '\t');
+    if (!tab || strchr(tab + 1, '\t')) {
+        fprintf(stderr, "%s:%zu: want 2 tab-separated columns\n", GOLDEN, lineno);
         CHECK(0);
         return;
     }
-    text_doc_init(&d, 0);
-    while (getline(&line, &cap, f) > 0) {
-        lineno++;
-        line[strcspn(line, "\r\n")] = '\0';
-        if (!line[0] || line[0] == '#')
-            continue;
-        char *tab = strchr(line, '\t');
-        if (!tab || strchr(tab + 1, '\t')) {
-            fprintf(stderr, "%s:%zu: want 2 tab-separated columns\n", GOLDEN, lineno);
-            CHECK(0);
-            continue;
-        }
-        *tab = '\0';
-        unescape(line, &text);
-        cases++;
-        if (text_analyze(&d, text.p, text.len, NOW) != TEXT_OK) {
-            fprintf(stderr, "%s:%zu: %s\n", GOLDEN, lineno, text_errmsg(&d));
-            CHECK(0);
-            continue;
-        }
-        render(&d, &got);
-        if (strcmp(got.p, tab + 1)) {
-            fprintf(stderr, "%s:%zu: %s: want %s got %s\n", GOLDEN, lineno, line, tab + 1,
-                    got.p);
-            CHECK(0);
-        }
+    *tab = '\0';
+    unescape(line, &g->text);
+    g->cases++;
+    if (text_analyze(&g->d, g->text.p, g->text.len, NOW) != TEXT_OK) {
+        fprintf(stderr, "%s:%zu: %s\n", GOLDEN, lineno, text_errmsg(&g->d));
+        CHECK(0);
+        return;
     }
-    CHECK(cases >= 60);
-    free(line);
-    fclose(f);
-    text_doc_release(&d);
-    buf_release(&text);
-    buf_release(&got);
+    render(&g->d, &g->got);
+    if (strcmp(g->got.p, tab + 1)) {
+        fprintf(stderr, "%s:%zu: %s: want %s got %s\n", GOLDEN, lineno, line, tab + 1,
+                g->got.p);
+        CHECK(0);
+    }
+}
+
+TEST(golden_file)
+{
+    struct golden g = {.text = BUF_INIT, .got = BUF_INIT};
+    text_doc_init(&g.d, 0);
+    if (th_each_line(GOLDEN, golden_line, &g) == 0)
+        CHECK(g.cases >= 60);
+    text_doc_release(&g.d);
+    buf_release(&g.text);
+    buf_release(&g.got);
 }
 
 static const struct tok *first(struct text_doc *d, const char *s)

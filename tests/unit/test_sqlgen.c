@@ -28,35 +28,38 @@ static int check_case(const char *file, int line, unsigned flags, char *spec_jso
     return ok;
 }
 
+struct golden {
+    const char *file;
+    unsigned flags;
+    int cases;
+};
+
+/* One golden line: spec <TAB> SQL <TAB> parameters. */
+static void golden_line(char *line, size_t lineno, void *ctx)
+{
+    struct golden *g = ctx;
+    if (!line[0] || line[0] == '#')
+        return;
+    char *sql = strchr(line, '\t');
+    char *params = sql ? strchr(sql + 1, '\t') : NULL;
+    if (!params) {
+        fprintf(stderr, "%s:%zu: want three tab-separated columns\n", g->file, lineno);
+        CHECK(0);
+        return;
+    }
+    *sql++ = '\0';
+    *params++ = '\0';
+    g->cases++;
+    if (!check_case(g->file, (int)lineno, g->flags, line, sql, params))
+        th_current_failed = 1;
+}
+
 /* Checks every case of a golden file; returns how many there were. */
 static int golden_file(const char *file, unsigned flags)
 {
-    FILE *f = fopen(file, "r");
-    char line[8192];
-    int lineno = 0, cases = 0;
-    CHECK(f != NULL);
-    if (!f)
-        return 0;
-    while (fgets(line, sizeof line, f)) {
-        lineno++;
-        line[strcspn(line, "\n")] = '\0';
-        if (!line[0] || line[0] == '#')
-            continue;
-        char *sql = strchr(line, '\t');
-        char *params = sql ? strchr(sql + 1, '\t') : NULL;
-        if (!params) {
-            fprintf(stderr, "%s:%d: want three tab-separated columns\n", file, lineno);
-            CHECK(0);
-            continue;
-        }
-        *sql++ = '\0';
-        *params++ = '\0';
-        cases++;
-        if (!check_case(file, lineno, flags, line, sql, params))
-            th_current_failed = 1;
-    }
-    fclose(f);
-    return cases;
+    struct golden g = {file, flags, 0};
+    th_each_line(file, golden_line, &g);
+    return g.cases;
 }
 
 TEST(golden_cases)

@@ -325,28 +325,29 @@ static int mutate(const cJSON *orig, int i, int m)
     return 1;
 }
 
+/* One line of tests/sql/cases.tsv: its spec and every mutant of it. */
+static void mutate_line(char *line, size_t lineno, void *ctx)
+{
+    (void)lineno;
+    (void)ctx;
+    if (line[0] == '#' || line[0] == '\0')
+        return;
+    line[strcspn(line, "\t")] = '\0';
+    cJSON *root = cJSON_Parse(line);
+    CHECK(root != NULL);
+    if (!root)
+        return;
+    try_mutant(root);
+    for (int i = 0; mutate(root, i, 0); i++)
+        for (int m = 1; m <= N_REPLACEMENTS + 1; m++)
+            mutate(root, i, m);
+    cJSON_Delete(root);
+}
+
 TEST(mutants_are_rejected_or_whitelisted)
 {
-    FILE *f = fopen("tests/sql/cases.tsv", "r");
-    char line[8192];
-    CHECK(f != NULL);
-    if (!f)
+    if (th_each_line("tests/sql/cases.tsv", mutate_line, NULL))
         return;
-    while (fgets(line, sizeof line, f)) {
-        if (line[0] == '#' || line[0] == '\n')
-            continue;
-        line[strcspn(line, "\t")] = '\0';
-        cJSON *root = cJSON_Parse(line);
-        CHECK(root != NULL);
-        if (!root)
-            continue;
-        try_mutant(root);
-        for (int i = 0; mutate(root, i, 0); i++)
-            for (int m = 1; m <= N_REPLACEMENTS + 1; m++)
-                mutate(root, i, m);
-        cJSON_Delete(root);
-    }
-    fclose(f);
     fprintf(stderr, "mutation test: %d mutants, %d accepted, %d bad\n", mutants, accepted, bad);
     CHECK(mutants > 2000);
     CHECK(accepted > 0 && accepted < mutants);

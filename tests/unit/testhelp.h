@@ -69,6 +69,29 @@ static void th_run(const char *name, void (*fn)(void))
 
 #define RUN(fn) th_run(#fn, fn)
 
+/* Calls fn with each line of a data file (its end of line cut; lines of any length) and
+ * the line's number from 1; comments and blank lines too, for fn may read directives in
+ * them. A file that cannot be opened fails the current test and returns -1, else 0. */
+static inline int th_each_line(const char *path, void (*fn)(char *line, size_t lineno, void *ctx),
+                               void *ctx)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0, lineno = 0;
+    if (!f) {
+        fprintf(stderr, "%s: cannot open (run from the repository root)\n", path);
+        th_current_failed = 1;
+        return -1;
+    }
+    while (getline(&line, &cap, f) > 0) {
+        line[strcspn(line, "\r\n")] = '\0';
+        fn(line, ++lineno, ctx);
+    }
+    free(line);
+    fclose(f);
+    return 0;
+}
+
 static int th_finish(void)
 {
     printf("%d passed, %d failed\n", th_passed, th_failed);
