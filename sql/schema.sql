@@ -109,13 +109,17 @@ CREATE INDEX IF NOT EXISTS rollup_video_days_reports
 -- Whether the rollups describe the rows: any change of the data tables made without
 -- vabot_refresh_rollups() (say, rows inserted by hand) marks them stale, and a query that
 -- reads them then fails (vabot_rollups_fresh) instead of giving an outdated number.
+-- The functions carry the search_path of `db init`, so that they find these tables
+-- whoever calls them: a trigger fired by a postgres_fdw session (search_path pg_catalog)
+-- included.
 CREATE TABLE IF NOT EXISTS rollup_state (
     one   boolean PRIMARY KEY DEFAULT true CHECK (one),
     fresh boolean NOT NULL
 );
 INSERT INTO rollup_state (fresh) VALUES (false) ON CONFLICT DO NOTHING;
 
-CREATE OR REPLACE FUNCTION vabot_rollups_stale() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION vabot_rollups_stale() RETURNS trigger LANGUAGE plpgsql
+    SET search_path FROM CURRENT AS $$
 BEGIN
     UPDATE rollup_state SET fresh = false WHERE fresh;
     RETURN NULL;
@@ -128,7 +132,8 @@ DROP TRIGGER IF EXISTS snapshots_rollups_stale ON video_snapshots;
 CREATE TRIGGER snapshots_rollups_stale AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE
     ON video_snapshots FOR EACH STATEMENT EXECUTE FUNCTION vabot_rollups_stale();
 
-CREATE OR REPLACE FUNCTION vabot_rollups_fresh() RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+CREATE OR REPLACE FUNCTION vabot_rollups_fresh() RETURNS boolean LANGUAGE plpgsql STABLE
+    SET search_path FROM CURRENT AS $$
 BEGIN
     IF NOT (SELECT fresh FROM rollup_state) THEN
         RAISE EXCEPTION 'the rollups are stale: the data changed outside vabot db load'
@@ -138,7 +143,8 @@ BEGIN
 END
 $$;
 
-CREATE OR REPLACE FUNCTION vabot_refresh_rollups() RETURNS void LANGUAGE sql AS $$
+CREATE OR REPLACE FUNCTION vabot_refresh_rollups() RETURNS void LANGUAGE sql
+    SET search_path FROM CURRENT AS $$
     TRUNCATE rollup_hours, rollup_ages, rollup_video_days;
     INSERT INTO rollup_hours
     SELECT date_trunc('hour', created_at, 'UTC'), count(*), sum(delta_views_count),

@@ -139,4 +139,17 @@ t_status "stale rollups: raw-row questions still answered" 0 vabot spec run - <<
 $PSQL -c "SELECT vabot_refresh_rollups()" >/dev/null
 t_eq "refreshed rollups count the new row" "$(printf '%s' "$ALL" | vabot spec run -)" \
     "$($PSQL -c 'SELECT count(*) FROM video_snapshots')"
+
+# A session whose search_path does not name the tables' schema (a postgres_fdw session
+# has pg_catalog alone) changes rows and refreshes too: the functions find rollup_state.
+if $PSQL -c "SET search_path = pg_catalog" -c "UPDATE public.videos SET updated_at = updated_at WHERE false" \
+    >"$T/out" 2>"$T/err"; then
+    t_ok "a change from another search_path runs its trigger"
+else
+    t_fail "a change from another search_path runs its trigger" "$(cat "$T/err")"
+fi
+t_eq "... and marks the rollups stale" "$($PSQL -c 'SELECT fresh FROM rollup_state')" f
+$PSQL -c "SET search_path = pg_catalog" -c "SELECT public.vabot_refresh_rollups()" >/dev/null 2>&1
+t_eq "a refresh from another search_path makes them fresh" \
+    "$($PSQL -c 'SELECT fresh FROM rollup_state')" t
 t_done
