@@ -61,6 +61,7 @@ for scale in $SCALES; do
         q "$url" -c "SELECT vabot_refresh_rollups()" -c "VACUUM ANALYZE" >/dev/null &
     done
     wait
+    q "$SHARDED" -c "UPDATE rollup_state SET fresh = true"
     t_rollups=$(secs "$t0")
     q "$SHARDED" -c "ANALYZE videos, video_snapshots, rollup_video_days"
     split="$(q "$SHARD0" -c "SELECT count(*) FROM video_snapshots") / $(q "$SHARD1" -c "SELECT count(*) FROM video_snapshots")"

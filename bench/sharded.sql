@@ -27,57 +27,41 @@ CREATE USER MAPPING FOR PUBLIC SERVER shard0 OPTIONS (user 'postgres', password_
 CREATE USER MAPPING FOR PUBLIC SERVER shard1 OPTIONS (user 'postgres', password_required 'false');
 CREATE USER MAPPING FOR PUBLIC SERVER single OPTIONS (user 'postgres', password_required 'false');
 
-CREATE TABLE videos (
-    id               text COLLATE "C" NOT NULL,
-    creator_id       text COLLATE "C" NOT NULL,
-    video_created_at timestamptz NOT NULL,
-    views_count      bigint NOT NULL,
-    likes_count      bigint NOT NULL,
-    comments_count   bigint NOT NULL,
-    reports_count    bigint NOT NULL,
-    created_at       timestamptz NOT NULL,
-    updated_at       timestamptz NOT NULL
-) PARTITION BY HASH (id);
+-- The rows of the single-node database, for the coordinator to route to the shards; its
+-- tables (sql/schema.sql, with collations and NOT NULL) are also the templates of the
+-- partitioned ones below, so their columns are written once, in sql/schema.sql.
+CREATE SCHEMA single;
+IMPORT FOREIGN SCHEMA public LIMIT TO (videos, video_snapshots, rollup_video_days)
+    FROM SERVER single INTO single;
+
+CREATE TABLE videos (LIKE single.videos) PARTITION BY HASH (id);
 CREATE FOREIGN TABLE videos_0 PARTITION OF videos FOR VALUES WITH (MODULUS 2, REMAINDER 0)
     SERVER shard0 OPTIONS (table_name 'videos');
 CREATE FOREIGN TABLE videos_1 PARTITION OF videos FOR VALUES WITH (MODULUS 2, REMAINDER 1)
     SERVER shard1 OPTIONS (table_name 'videos');
 
-CREATE TABLE video_snapshots (
-    id                   text COLLATE "C" NOT NULL,
-    video_id             text COLLATE "C" NOT NULL,
-    views_count          bigint NOT NULL,
-    likes_count          bigint NOT NULL,
-    comments_count       bigint NOT NULL,
-    reports_count        bigint NOT NULL,
-    delta_views_count    bigint NOT NULL,
-    delta_likes_count    bigint NOT NULL,
-    delta_comments_count bigint NOT NULL,
-    delta_reports_count  bigint NOT NULL,
-    created_at           timestamptz NOT NULL,
-    updated_at           timestamptz NOT NULL
-) PARTITION BY HASH (video_id);
+CREATE TABLE video_snapshots (LIKE single.video_snapshots) PARTITION BY HASH (video_id);
 CREATE FOREIGN TABLE video_snapshots_0 PARTITION OF video_snapshots
     FOR VALUES WITH (MODULUS 2, REMAINDER 0) SERVER shard0 OPTIONS (table_name 'video_snapshots');
 CREATE FOREIGN TABLE video_snapshots_1 PARTITION OF video_snapshots
     FOR VALUES WITH (MODULUS 2, REMAINDER 1) SERVER shard1 OPTIONS (table_name 'video_snapshots');
 
-CREATE TABLE rollup_video_days (
-    day                      date NOT NULL,
-    video_id                 text COLLATE "C" NOT NULL,
-    max_delta_views_count    bigint NOT NULL,
-    min_delta_views_count    bigint NOT NULL,
-    max_delta_likes_count    bigint NOT NULL,
-    min_delta_likes_count    bigint NOT NULL,
-    max_delta_comments_count bigint NOT NULL,
-    min_delta_comments_count bigint NOT NULL,
-    max_delta_reports_count  bigint NOT NULL,
-    min_delta_reports_count  bigint NOT NULL
-) PARTITION BY HASH (video_id);
+CREATE TABLE rollup_video_days (LIKE single.rollup_video_days) PARTITION BY HASH (video_id);
 CREATE FOREIGN TABLE rollup_video_days_0 PARTITION OF rollup_video_days
     FOR VALUES WITH (MODULUS 2, REMAINDER 0) SERVER shard0 OPTIONS (table_name 'rollup_video_days');
 CREATE FOREIGN TABLE rollup_video_days_1 PARTITION OF rollup_video_days
     FOR VALUES WITH (MODULUS 2, REMAINDER 1) SERVER shard1 OPTIONS (table_name 'rollup_video_days');
+
+-- Whether the rollups describe the rows (sql/schema.sql) is each shard's own business: its
+-- triggers mark its rollups stale, its vabot_refresh_rollups() fresh. The coordinator's
+-- flag is made here, fresh, so that `vabot db init` does not refresh the views below; the
+-- routing of rows marks it stale and bench/sharded.sh sets it once both shards are
+-- refreshed.
+CREATE TABLE rollup_state (
+    one   boolean PRIMARY KEY DEFAULT true CHECK (one),
+    fresh boolean NOT NULL
+);
+INSERT INTO rollup_state (fresh) VALUES (true);
 
 CREATE SCHEMA shards;
 IMPORT FOREIGN SCHEMA public LIMIT TO (rollup_hours, rollup_ages) FROM SERVER shard0 INTO shards;
@@ -90,10 +74,6 @@ CREATE VIEW rollup_hours AS
     SELECT * FROM shards.rollup_hours_0 UNION ALL SELECT * FROM shards.rollup_hours_1;
 CREATE VIEW rollup_ages AS
     SELECT * FROM shards.rollup_ages_0 UNION ALL SELECT * FROM shards.rollup_ages_1;
-
--- The rows of the single-node database, for the coordinator to route to the shards.
-CREATE SCHEMA single;
-IMPORT FOREIGN SCHEMA public LIMIT TO (videos, video_snapshots) FROM SERVER single INTO single;
 
 -- Aggregates and joins per partition pair, so they can run on the shards.
 ALTER DATABASE sharded SET enable_partitionwise_aggregate = on;
